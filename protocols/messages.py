@@ -1,0 +1,624 @@
+"""Every application message, defined once: a frozen dataclass and its construct schema.
+
+A message's payload is the frame's PAYLOAD; its TYPE byte is ``cls.TYPE``. Values are checked
+against the input rules when a message is made, so an invalid message can be neither sent
+nor received.
+
+>>> sale = SaleRequest(client_transaction_id="T1", amount=1234, currency="EUR")
+>>> payload = encode_payload(sale)
+>>> payload.hex(" ")
+'02 54 31 00 00 00 00 12 34 09 78'
+>>> decode_payload(MessageType.SALE_REQUEST, payload) == sale
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import struct
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any, ClassVar, TypeVar
+
+import construct as c
+
+from . import validation as v
+from .codes import (
+    CancelOutcome,
+    Capability,
+    EntryMode,
+    MessageType,
+    PinBlockFormat,
+    PinEntry,
+    PromptId,
+    ReceiptCopy,
+    TransactionKind,
+    TransactionStatus,
+)
+from .errors import ErrorCode, FieldError, LocalProtocolError, RemoteProtocolError
+from .fields import Amount, AsciiText, CurrencyNumber, EnumByte, ErrorCodeField, TextLines, Utf8Text
+
+__all__ = [
+    "Direction",
+    "Message",
+    "MESSAGE_CLASSES",
+    "encode_payload",
+    "decode_payload",
+    "InfoRequest",
+    "SaleRequest",
+    "RefundRequest",
+    "PinBlockRequest",
+    "CancelRequest",
+    "LastResultRequest",
+    "LookupRequest",
+    "SettlementRequest",
+    "InfoResponse",
+    "TransactionResult",
+    "Receipt",
+    "PinBlockResponse",
+    "CancelResponse",
+    "CurrencyTotals",
+    "SettlementResponse",
+    "Prompt",
+    "SimPresentCard",
+    "SimEnterPin",
+    "SimPressCancel",
+    "SimRemoveCard",
+    "SimPowerCycle",
+    "SimAccepted",
+    "Error",
+    "MAX_PAYLOAD",
+]
+
+MAX_PAYLOAD = 2048
+
+
+class Direction(Enum):
+    TO_TERMINAL = "host -> terminal"
+    TO_HOST = "terminal -> host"
+
+
+class Message:
+    """Base of every message. Subclasses are frozen dataclasses made by :func:`_message`."""
+
+    TYPE: ClassVar[MessageType]
+    DIRECTION: ClassVar[Direction]
+    SCHEMA: ClassVar[c.Struct]
+    _CODEC: ClassVar[c.Construct]
+    _FIELD_NAMES: ClassVar[tuple[str, ...]]
+
+    def _wire_values(self) -> dict[str, Any]:
+        return self.__dict__
+
+    @classmethod
+    def _from_wire(cls, values: dict[str, Any]) -> Message:
+        return cls(**{name: values[name] for name in cls._FIELD_NAMES})
+
+
+MESSAGE_CLASSES: dict[MessageType, type[Message]] = {}
+M = TypeVar("M", bound=type[Message])
+
+
+def _message(
+    message_type: MessageType, direction: Direction, *schema_fields: c.Construct
+) -> Callable[[M], M]:
+    def register(cls: M) -> M:
+        names = tuple(f.name for f in schema_fields)
+        if names != tuple(f.name for f in fields(cls)):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}: schema fields {names} do not match the dataclass")
+        cls.TYPE = message_type
+        cls.DIRECTION = direction
+        cls.SCHEMA = c.Struct(*schema_fields, c.Terminated)
+        # Not .compile(): construct 2.10's compiled parsers accept a short read for Bytes and
+        # strings (io.read without a length check), so they would take truncated input.
+        cls._CODEC = cls.SCHEMA
+        cls._FIELD_NAMES = names
+        MESSAGE_CLASSES[message_type] = cls
+        return cls
+
+    return register
+
+
+def _check_text(value: str, field: str, max_len: int, *, ascii_only: bool = False) -> None:
+    if not isinstance(value, str):
+        raise FieldError(field, ErrorCode.INVALID_FIELD, "must be text")
+    encoded = value.encode("ascii" if ascii_only else "utf-8", errors="replace")
+    if len(value) > max_len or len(encoded) > 255 or (ascii_only and not value.isascii()):
+        kind = "ASCII characters" if ascii_only else "characters"
+        raise FieldError(field, ErrorCode.INVALID_FIELD, f"must be at most {max_len} {kind}")
+
+
+def _check_enum(value: Any, enum: type[Enum], field: str) -> None:
+    if not isinstance(value, enum):
+        raise FieldError(field, ErrorCode.INVALID_FIELD, f"must be a {enum.__name__}")
+
+
+def _check_uint(value: Any, bits: int, field: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << bits:
+        raise FieldError(field, ErrorCode.INVALID_FIELD, f"must be an unsigned {bits}-bit integer")
+
+
+_TXN_ID = "client_transaction_id" / AsciiText * "1-32 printable ASCII, chosen by the host"
+_AMOUNT = "amount" / Amount * "n12 BCD, 1 to 999999999999 minor units"
+_CURRENCY = "currency" / CurrencyNumber * "n3 BCD, ISO 4217 number (EUR = 0978)"
+
+# --- host -> terminal ---------------------------------------------------------------------
+
+
+@_message(MessageType.INFO_REQUEST, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class InfoRequest(Message):
+    """Ask the terminal who it is and what it can do."""
+
+
+@_message(MessageType.SALE_REQUEST, Direction.TO_TERMINAL, _TXN_ID, _AMOUNT, _CURRENCY)
+@dataclass(frozen=True)
+class SaleRequest(Message):
+    """Take a payment. The same client transaction id again returns the stored outcome."""
+
+    client_transaction_id: str
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+        v.check_amount(self.amount)
+        v.check_currency(self.currency)
+
+
+@_message(
+    MessageType.REFUND_REQUEST,
+    Direction.TO_TERMINAL,
+    _TXN_ID,
+    _AMOUNT,
+    _CURRENCY,
+    "original_reference" / AsciiText * "1-12 letters or digits: the sale's reference",
+)
+@dataclass(frozen=True)
+class RefundRequest(Message):
+    """Refund (part of) an approved sale named by its reference."""
+
+    client_transaction_id: str
+    amount: int
+    currency: str
+    original_reference: str
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+        v.check_amount(self.amount)
+        v.check_currency(self.currency)
+        v.check_reference(self.original_reference, "original_reference")
+
+
+@_message(
+    MessageType.PIN_BLOCK_REQUEST,
+    Direction.TO_TERMINAL,
+    "pan" / AsciiText * "12-19 ASCII digits, Luhn-valid",
+    "format" / EnumByte(PinBlockFormat) * "u8: 0 (ISO 9564 format 0, TDES DUKPT) or 4 (AES DUKPT)",
+)
+@dataclass(frozen=True)
+class PinBlockRequest(Message):
+    """Have the cardholder enter a PIN on the PIN pad; answer with the encrypted PIN block."""
+
+    pan: str
+    format: PinBlockFormat
+
+    def __post_init__(self) -> None:
+        v.check_pan(self.pan)
+        if not isinstance(self.format, PinBlockFormat):
+            raise FieldError("format", ErrorCode.INVALID_PIN_BLOCK_FORMAT, "must be 0 or 4")
+
+
+@_message(MessageType.CANCEL_REQUEST, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class CancelRequest(Message):
+    """Stop the running command if it is still waiting (for a card, a PIN, a choice)."""
+
+
+@_message(MessageType.LAST_RESULT_REQUEST, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class LastResultRequest(Message):
+    """The outcome (RECEIPT then TRANSACTION_RESULT) of the last sale or refund."""
+
+
+@_message(MessageType.LOOKUP_REQUEST, Direction.TO_TERMINAL, _TXN_ID)
+@dataclass(frozen=True)
+class LookupRequest(Message):
+    """The outcome of the sale or refund with this client transaction id."""
+
+    client_transaction_id: str
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+
+
+@_message(MessageType.SETTLEMENT_REQUEST, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class SettlementRequest(Message):
+    """Close the batch: end-of-day totals per currency."""
+
+
+# --- terminal -> host ---------------------------------------------------------------------
+
+
+@_message(
+    MessageType.INFO_RESPONSE,
+    Direction.TO_HOST,
+    "protocol_version" / c.Int8ub * "u8, this document: 1",
+    "firmware_version" / AsciiText * "0-32 ASCII",
+    "serial_number" / AsciiText * "0-32 ASCII",
+    "capabilities" / EnumByte(Capability, c.Int16ub) * "u16 flags, see Capability",
+)
+@dataclass(frozen=True)
+class InfoResponse(Message):
+    """Protocol version, firmware version, serial number and capabilities."""
+
+    protocol_version: int
+    firmware_version: str
+    serial_number: str
+    capabilities: Capability
+
+    def __post_init__(self) -> None:
+        _check_uint(self.protocol_version, 8, "protocol_version")
+        _check_text(self.firmware_version, "firmware_version", 32, ascii_only=True)
+        _check_text(self.serial_number, "serial_number", 32, ascii_only=True)
+        _check_enum(self.capabilities, Capability, "capabilities")
+        _check_uint(int(self.capabilities), 16, "capabilities")
+
+
+@_message(
+    MessageType.TRANSACTION_RESULT,
+    Direction.TO_HOST,
+    _TXN_ID,
+    "kind" / EnumByte(TransactionKind) * "u8: 1 sale, 2 refund",
+    "status" / EnumByte(TransactionStatus) * "u8: 0 approved, 1 declined, 2 cancelled, 3 failed",
+    "response_code" / c.PaddedString(2, "ascii") * "2 ASCII, ISO 8583 field 39 ('00' approved)",
+    "auth_code" / AsciiText * "0-6 ASCII, empty unless approved",
+    "reference" / AsciiText * "0-12 letters or digits, the terminal's reference",
+    _AMOUNT,
+    _CURRENCY,
+    "masked_pan" / AsciiText * "0-19 ASCII, at most first 6 and last 4 digits shown",
+    "entry_mode" / EnumByte(EntryMode) * "u8: 0 none, 1 chip, 2 swipe, 3 tap, 4 QR",
+    "original_reference" / AsciiText * "0-12 ASCII, refunds: the sale's reference",
+    "time" / c.Int32ub * "u32, seconds since 1970-01-01 UTC",
+)
+@dataclass(frozen=True)
+class TransactionResult(Message):
+    """The outcome of a sale or refund: the answer to SALE, REFUND, LAST_RESULT and LOOKUP."""
+
+    client_transaction_id: str
+    kind: TransactionKind
+    status: TransactionStatus
+    response_code: str
+    auth_code: str
+    reference: str
+    amount: int
+    currency: str
+    masked_pan: str
+    entry_mode: EntryMode
+    original_reference: str
+    time: int
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+        _check_enum(self.kind, TransactionKind, "kind")
+        _check_enum(self.status, TransactionStatus, "status")
+        if not (isinstance(self.response_code, str) and len(self.response_code) == 2):
+            raise FieldError("response_code", ErrorCode.INVALID_FIELD, "must be 2 characters")
+        _check_text(self.auth_code, "auth_code", 6, ascii_only=True)
+        _check_text(self.reference, "reference", 12, ascii_only=True)
+        v.check_amount(self.amount)
+        v.check_currency(self.currency)
+        _check_text(self.masked_pan, "masked_pan", 19, ascii_only=True)
+        _check_enum(self.entry_mode, EntryMode, "entry_mode")
+        _check_text(self.original_reference, "original_reference", 12, ascii_only=True)
+        _check_uint(self.time, 32, "time")
+
+
+@_message(
+    MessageType.RECEIPT,
+    Direction.TO_HOST,
+    _TXN_ID,
+    "copy" / EnumByte(ReceiptCopy) * "u8: 1 customer, 2 merchant",
+    "lines" / TextLines * "u8 count, then each line: u8 length, UTF-8",
+)
+@dataclass(frozen=True)
+class Receipt(Message):
+    """The receipt of a sale or refund, as printed; sent before its TRANSACTION_RESULT."""
+
+    client_transaction_id: str
+    copy: ReceiptCopy
+    lines: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+        _check_enum(self.copy, ReceiptCopy, "copy")
+        if not isinstance(self.lines, tuple) or len(self.lines) > 48:
+            raise FieldError("lines", ErrorCode.INVALID_FIELD, "must be a tuple of at most 48")
+        for line in self.lines:
+            _check_text(line, "lines", 48)
+
+    @classmethod
+    def _from_wire(cls, values: dict[str, Any]) -> Message:
+        return cls(values["client_transaction_id"], values["copy"], tuple(values["lines"]))
+
+
+_PIN_BLOCK_SIZES = {PinBlockFormat.ISO_0: (8, 10), PinBlockFormat.ISO_4: (16, 12)}
+
+
+@_message(
+    MessageType.PIN_BLOCK_RESPONSE,
+    Direction.TO_HOST,
+    "format" / EnumByte(PinBlockFormat) * "u8: 0 or 4",
+    "pin_block" / c.Prefixed(c.Int8ub, c.GreedyBytes) * "u8 length, 8 (format 0) or 16 bytes",
+    "ksn" / c.Prefixed(c.Int8ub, c.GreedyBytes) * "u8 length, 10 (TDES) or 12 bytes (AES)",
+)
+@dataclass(frozen=True)
+class PinBlockResponse(Message):
+    """The PIN block encrypted under the DUKPT PIN key of ``ksn``; the PIN is never in clear."""
+
+    format: PinBlockFormat
+    pin_block: bytes
+    ksn: bytes
+
+    def __post_init__(self) -> None:
+        _check_enum(self.format, PinBlockFormat, "format")
+        block_size, ksn_size = _PIN_BLOCK_SIZES[self.format]
+        if not isinstance(self.pin_block, bytes) or len(self.pin_block) != block_size:
+            raise FieldError("pin_block", ErrorCode.INVALID_FIELD, f"must be {block_size} bytes")
+        if not isinstance(self.ksn, bytes) or len(self.ksn) != ksn_size:
+            raise FieldError("ksn", ErrorCode.INVALID_FIELD, f"must be {ksn_size} bytes")
+
+
+@_message(
+    MessageType.CANCEL_RESPONSE,
+    Direction.TO_HOST,
+    "outcome" / EnumByte(CancelOutcome) * "u8: 0 cancelled, 1 too late, 2 nothing running",
+)
+@dataclass(frozen=True)
+class CancelResponse(Message):
+    """Whether the running command was cancelled, was past cancelling, or none was running."""
+
+    outcome: CancelOutcome
+
+    def __post_init__(self) -> None:
+        _check_enum(self.outcome, CancelOutcome, "outcome")
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    currency: str
+    sale_count: int
+    sale_total: int
+    refund_count: int
+    refund_total: int
+
+    def __post_init__(self) -> None:
+        v.check_currency(self.currency)
+        for name in ("sale_count", "refund_count"):
+            _check_uint(getattr(self, name), 32, name)
+        for name in ("sale_total", "refund_total"):
+            _check_uint(getattr(self, name), 63, name)
+
+
+_TOTALS = c.Struct(
+    _CURRENCY,
+    "sale_count" / c.Int32ub,
+    "sale_total" / c.Int64ub,
+    "refund_count" / c.Int32ub,
+    "refund_total" / c.Int64ub,
+)
+
+
+@_message(
+    MessageType.SETTLEMENT_RESPONSE,
+    Direction.TO_HOST,
+    "batch_number" / c.Int32ub * "u32, the batch just closed",
+    "totals"
+    / c.PrefixedArray(c.Int8ub, _TOTALS)
+    * "u8 count, then each: currency n3 BCD, sale count u32, sale total u64, "
+    "refund count u32, refund total u64 (minor units)",
+)
+@dataclass(frozen=True)
+class SettlementResponse(Message):
+    """End-of-day totals per currency from the journal; the batch is closed."""
+
+    batch_number: int
+    totals: tuple[CurrencyTotals, ...]
+
+    def __post_init__(self) -> None:
+        _check_uint(self.batch_number, 32, "batch_number")
+        if not isinstance(self.totals, tuple) or len(self.totals) > 255:
+            raise FieldError("totals", ErrorCode.INVALID_FIELD, "must be a tuple of at most 255")
+        for totals in self.totals:
+            if not isinstance(totals, CurrencyTotals):
+                raise FieldError("totals", ErrorCode.INVALID_FIELD, "must be CurrencyTotals")
+
+    def _wire_values(self) -> dict[str, Any]:
+        return {"batch_number": self.batch_number, "totals": [t.__dict__ for t in self.totals]}
+
+    @classmethod
+    def _from_wire(cls, values: dict[str, Any]) -> Message:
+        totals = tuple(
+            CurrencyTotals(
+                t["currency"],
+                t["sale_count"],
+                t["sale_total"],
+                t["refund_count"],
+                t["refund_total"],
+            )
+            for t in values["totals"]
+        )
+        return cls(values["batch_number"], totals)
+
+
+@_message(
+    MessageType.PROMPT,
+    Direction.TO_HOST,
+    "prompt_id" / EnumByte(PromptId) * "u8, EMV Book 4 11.2 message identifier (see PromptId)",
+    "language" / c.PaddedString(2, "ascii") * "2 ASCII, ISO 639-1 ('en', 'zh')",
+    "text" / Utf8Text * "u8 length, UTF-8: what the display shows",
+)
+@dataclass(frozen=True)
+class Prompt(Message):
+    """What the terminal shows the cardholder, sent while a command runs."""
+
+    prompt_id: PromptId
+    language: str
+    text: str
+
+    def __post_init__(self) -> None:
+        _check_enum(self.prompt_id, PromptId, "prompt_id")
+        if not (isinstance(self.language, str) and len(self.language) == 2):
+            raise FieldError("language", ErrorCode.INVALID_FIELD, "must be 2 letters")
+        _check_text(self.text, "text", 64)
+
+
+@_message(
+    MessageType.ERROR,
+    Direction.TO_HOST,
+    "code" / ErrorCodeField * "u16, see Error codes",
+    "field" / AsciiText * "0-32 ASCII: the offending field, or empty",
+    "text" / Utf8Text * "u8 length, UTF-8: what went wrong, for people",
+)
+@dataclass(frozen=True)
+class Error(Message):
+    """The command was refused or failed; the terminal is back to idle."""
+
+    code: ErrorCode | int
+    field: str
+    text: str
+
+    def __post_init__(self) -> None:
+        _check_uint(self.code, 16, "code")
+        _check_text(self.field, "field", 32, ascii_only=True)
+        _check_text(self.text, "text", 255)
+
+
+# --- simulation control (host -> simulated terminal) --------------------------------------
+
+
+@_message(
+    MessageType.SIM_PRESENT_CARD,
+    Direction.TO_TERMINAL,
+    "card" / AsciiText * "1-32 ASCII: a name from the test card catalogue",
+    "entry_mode" / EnumByte(EntryMode) * "u8: 1 chip, 2 swipe, 3 tap, 4 QR",
+)
+@dataclass(frozen=True)
+class SimPresentCard(Message):
+    """The simulated cardholder inserts, swipes or taps a catalogue card, or pays by QR."""
+
+    card: str
+    entry_mode: EntryMode
+
+    def __post_init__(self) -> None:
+        v.check_card_name(self.card)
+        _check_enum(self.entry_mode, EntryMode, "entry_mode")
+        if self.entry_mode is EntryMode.NONE:
+            raise FieldError("entry_mode", ErrorCode.INVALID_FIELD, "a card is presented somehow")
+
+
+@_message(
+    MessageType.SIM_ENTER_PIN,
+    Direction.TO_TERMINAL,
+    "entry" / EnumByte(PinEntry) * "u8: 0 the card's PIN, 1 a wrong PIN, 2 bypass",
+)
+@dataclass(frozen=True)
+class SimEnterPin(Message):
+    """The simulated cardholder keys in the card's PIN, a wrong one, or bypasses."""
+
+    entry: PinEntry
+
+    def __post_init__(self) -> None:
+        _check_enum(self.entry, PinEntry, "entry")
+
+
+@_message(MessageType.SIM_PRESS_CANCEL, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class SimPressCancel(Message):
+    """The cardholder presses the red key."""
+
+
+@_message(MessageType.SIM_REMOVE_CARD, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class SimRemoveCard(Message):
+    """The simulated cardholder takes the card out."""
+
+
+@_message(MessageType.SIM_POWER_CYCLE, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class SimPowerCycle(Message):
+    """Cut the power: the terminal restarts from its journal."""
+
+
+@_message(MessageType.SIM_ACCEPTED, Direction.TO_HOST)
+@dataclass(frozen=True)
+class SimAccepted(Message):
+    """A simulation-control message was carried out."""
+
+
+AnyMessage = (
+    InfoRequest
+    | SaleRequest
+    | RefundRequest
+    | PinBlockRequest
+    | CancelRequest
+    | LastResultRequest
+    | LookupRequest
+    | SettlementRequest
+    | InfoResponse
+    | TransactionResult
+    | Receipt
+    | PinBlockResponse
+    | CancelResponse
+    | SettlementResponse
+    | Prompt
+    | Error
+    | SimPresentCard
+    | SimEnterPin
+    | SimPressCancel
+    | SimRemoveCard
+    | SimPowerCycle
+    | SimAccepted
+)
+
+_DECODE_ERRORS = (c.ConstructError, struct.error, UnicodeError, ValueError, OverflowError, TypeError)
+
+
+def encode_payload(message: Message) -> bytes:
+    """The message's payload bytes; LocalProtocolError if it cannot be sent."""
+    try:
+        payload: bytes = message._CODEC.build(message._wire_values())
+    except FieldError as e:
+        raise LocalProtocolError(str(e), error_code=e.error_code, field=e.field) from None
+    except _DECODE_ERRORS as e:
+        raise LocalProtocolError(
+            f"{type(message).__name__} does not encode: {e}", error_code=ErrorCode.INVALID_FIELD
+        ) from None
+    if len(payload) > MAX_PAYLOAD:
+        raise LocalProtocolError(
+            f"{type(message).__name__} payload is {len(payload)} bytes, over {MAX_PAYLOAD}",
+            error_code=ErrorCode.MESSAGE_TOO_LONG,
+        )
+    return payload
+
+
+def decode_payload(message_type: int, payload: bytes) -> Message:
+    """The message in an intact frame; RemoteProtocolError with the code to answer with."""
+    cls = MESSAGE_CLASSES.get(message_type)  # type: ignore[call-overload]
+    if cls is None:
+        raise RemoteProtocolError(
+            f"unknown message type {message_type:#04x}", error_code=ErrorCode.UNKNOWN_MESSAGE_TYPE
+        )
+    try:
+        message: Message = cls._from_wire(cls._CODEC.parse(payload))
+        return message
+    except FieldError as e:
+        raise RemoteProtocolError(
+            f"{cls.__name__}: {e}", error_code=e.error_code, field=e.field
+        ) from None
+    except _DECODE_ERRORS as e:
+        raise RemoteProtocolError(
+            f"{cls.__name__} payload does not parse: {type(e).__name__}",
+            error_code=ErrorCode.MALFORMED_MESSAGE,
+        ) from None

@@ -1,0 +1,62 @@
+"""The design's import rules, checked on the source: cores do no I/O, arrows run one way."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Modules whose import would let a core do I/O, start a thread or read a clock.
+IO_MODULES = {
+    "serial", "socket", "threading", "_thread", "time", "asyncio", "select", "selectors",
+    "subprocess", "multiprocessing", "signal", "smartcard", "sqlite3", "os", "io",
+}
+CORES = ["protocols", "keys"]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def sources(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", CORES)
+def test_cores_import_no_io_thread_or_clock_module(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_modules(path) & IO_MODULES)
+        for path in sources(package)
+        if imported_modules(path) & IO_MODULES
+    }
+    assert offenders == {}
+
+
+@pytest.mark.parametrize("package", ["protocols", "keys"])
+def test_protocols_and_keys_import_neither_side(package: str) -> None:
+    for path in sources(package):
+        assert not imported_modules(path) & {"driver", "firmware_sim"}, path
+
+
+def test_the_driver_library_never_imports_the_simulator() -> None:
+    allowed = {"cli.py", "testing.py"}  # design.md: only these may start a terminal
+    for path in sources("driver"):
+        if path.name not in allowed:
+            assert "firmware_sim" not in imported_modules(path), path
+
+
+@pytest.mark.parametrize("package", ["protocols", "keys", "firmware_sim", "driver"])
+def test_installed_package_imports_and_is_typed(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    assert (Path(module.__file__).parent / "py.typed").is_file()

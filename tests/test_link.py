@@ -1,0 +1,204 @@
+"""The sans-IO link: ACK/NAK, retransmission against an injected clock, duplicates, resets,
+resynchronisation, bounded queues; and the end-to-end property under faults."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocols.codes import MessageType
+from protocols.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from protocols.exchanges import EXCHANGES, LinkPair, split_frames
+from protocols.frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
+from protocols.link import (
+    DeliveryFailed,
+    DuplicateFrame,
+    Link,
+    LinkSettings,
+    MessageDelivered,
+    MessageReceived,
+    MessageRejected,
+    PeerReset,
+    Retransmitted,
+)
+from protocols.messages import InfoRequest, LookupRequest, Message, SaleRequest
+
+
+def received(pair: LinkPair, side: str) -> list[Message]:
+    return [e.message for e in pair.events[side] if isinstance(e, MessageReceived)]
+
+
+def sale(i: int) -> SaleRequest:
+    return SaleRequest(f"M{i}", 100 + i, "EUR")
+
+
+def test_a_message_is_delivered_once_and_acknowledged() -> None:
+    pair = LinkPair()
+    pair.send("host", sale(1))
+    pair.run()
+    assert received(pair, "terminal") == [sale(1)]
+    assert pair.events["terminal"][0] == PeerReset(0)
+    assert MessageDelivered(1, sale(1)) in pair.events["host"]
+    assert pair.host.idle and pair.host.next_deadline() is None
+
+
+def test_a_damaged_frame_is_nakked_and_sent_again_at_once() -> None:
+    pair = EXCHANGES["nak"][1]()
+    assert received(pair, "terminal") == [SaleRequest("T0002", 500, "EUR")]
+    assert Retransmitted(1, 2, "nak") in pair.events["host"]
+    assert pair.now == 0.0  # no timeout was needed
+
+
+def test_a_lost_ack_gives_a_duplicate_that_is_acked_not_delivered() -> None:
+    pair = EXCHANGES["duplicate"][1]()
+    assert received(pair, "terminal") == [SaleRequest("T0003", 700, "EUR")]
+    assert DuplicateFrame(1) in pair.events["terminal"]
+    assert Retransmitted(1, 2, "timeout") in pair.events["host"]
+    assert any(isinstance(e, MessageDelivered) and e.seq == 1 for e in pair.events["host"])
+
+
+def test_retransmission_times_and_giving_up_follow_the_settings() -> None:
+    settings = LinkSettings(ack_timeout=0.5, max_retries=2)
+    host = Link(settings)
+    host.send(InfoRequest(), now=10.0)
+    sent_at = [10.0] if host.data_to_send() else []
+    now = 10.0
+    while (deadline := host.next_deadline()) is not None:
+        now = deadline
+        host.tick(now)
+        if host.data_to_send():
+            sent_at.append(now)
+    assert sent_at == [10.0, 10.5, 11.0]  # first try + 2 retries
+    events = host.events()
+    assert DeliveryFailed(0, None, 3) in events  # the LINK_RESET, never acknowledged
+    assert DeliveryFailed(-1, InfoRequest(), 0) in events  # the request waiting behind it
+    assert host.idle
+
+
+def test_after_a_failed_reset_the_next_message_is_preceded_by_a_reset_again() -> None:
+    host = Link(LinkSettings(ack_timeout=0.5, max_retries=0))
+    host.send(InfoRequest(), now=0.0)
+    host.tick(0.5)
+    host.data_to_send()
+    host.events()
+    host.send(InfoRequest(), now=1.0)
+    frames = FrameDecoder().feed(host.data_to_send(), 1.0)
+    assert [f.type for f in frames if isinstance(f, Frame)] == [MessageType.LINK_RESET]
+
+
+def test_a_restarted_host_is_not_mistaken_for_a_duplicate() -> None:
+    pair = LinkPair()
+    pair.send("host", sale(1))  # LINK_RESET is seq 0, the sale seq 1
+    pair.run()
+    pair.host = Link()  # the checkout restarts: its next data frame is seq 1 again
+    pair.send("host", sale(2))
+    pair.run()
+    assert received(pair, "terminal") == [sale(1), sale(2)]
+
+
+def test_an_intact_frame_with_a_bad_payload_is_acked_and_rejected() -> None:
+    terminal = Link()
+    terminal.receive_data(encode_frame(Frame(0, MessageType.LINK_RESET, b"")), 0.0)
+    bad = encode_frame(Frame(1, MessageType.SALE_REQUEST, bytes.fromhex("02 5431 00")))
+    terminal.receive_data(bad, 0.0)
+    events = terminal.events()
+    assert isinstance(events[-1], MessageRejected)
+    assert events[-1].error.error_code is ErrorCode.MALFORMED_MESSAGE
+    acks = [f for f in FrameDecoder().feed(terminal.data_to_send(), 0.0) if isinstance(f, Frame)]
+    assert [(f.seq, f.type) for f in acks] == [(0, MessageType.ACK), (1, MessageType.ACK)]
+
+
+def test_the_queue_is_bounded() -> None:
+    host = Link(LinkSettings(max_queued=3))
+    for i in range(3):
+        host.send(sale(i), now=0.0)
+    with pytest.raises(LocalProtocolError) as info:
+        host.send(sale(9), now=0.0)
+    assert info.value.error_code is ErrorCode.QUEUE_FULL
+
+
+def test_sequence_numbers_wrap_and_all_600_messages_arrive_in_order() -> None:
+    pair = LinkPair()
+    messages = [LookupRequest(f"W{i}") for i in range(600)]
+    for i in range(0, 600, 50):
+        for message in messages[i : i + 50]:
+            pair.send("host", message)
+        pair.run()
+    assert received(pair, "terminal") == messages
+
+
+def test_stale_ack_for_another_seq_is_ignored() -> None:
+    host = Link()
+    host.send(InfoRequest(), now=0.0)
+    host.receive_data(encode_frame(Frame(9, MessageType.ACK, b"")), 0.0)
+    assert host.events() == [] and not host.idle
+
+
+@given(st.binary(max_size=2000))
+def test_any_bytes_in_give_only_link_events_and_only_acks_or_naks_out(data: bytes) -> None:
+    link = Link()
+    link.receive_data(data, 0.0)
+    link.tick(1.0)
+    for event in link.events():
+        if isinstance(event, (FrameDiscarded, MessageRejected)):
+            assert isinstance(event.error, RemoteProtocolError)
+        else:
+            assert isinstance(event, (MessageReceived, DuplicateFrame, PeerReset))
+    out = [f for f in FrameDecoder().feed(link.data_to_send(), 0.0)]
+    assert all(isinstance(f, Frame) and f.type in (MessageType.ACK, MessageType.NAK) for f in out)
+
+
+@st.composite
+def line_faults(draw: st.DrawFn) -> dict[tuple[str, int], str]:
+    """For some frames on the line: what happens to them."""
+    plan = {}
+    for _ in range(draw(st.integers(0, 25))):
+        key = (draw(st.sampled_from(["host", "terminal"])), draw(st.integers(0, 60)))
+        plan[key] = draw(st.sampled_from(["drop", "corrupt", "duplicate", "noise", "split"]))
+    return plan
+
+
+@given(st.integers(1, 20), line_faults(), st.binary(min_size=1, max_size=8))
+def test_under_faults_every_message_arrives_once_in_order_or_is_reported_failed(
+    count: int, plan: dict[tuple[str, int], str], noise: bytes
+) -> None:
+    def fault(sender: str, index: int, wire: bytes) -> bytes | None:
+        what = plan.get((sender, index))
+        if what == "drop":
+            return None
+        if what == "corrupt":
+            damaged = bytearray(wire)
+            damaged[index % len(wire)] ^= 0x10
+            return bytes(damaged)
+        if what == "duplicate":
+            return wire + wire
+        if what == "noise":
+            return noise + wire + noise
+        if what == "split":  # the frame arrives with garbage in its middle: it is lost
+            return wire[:3] + noise + wire[3:]
+        return wire
+
+    pair = LinkPair(fault=fault)
+    sent: dict[str, list[Message]] = {"host": [], "terminal": []}
+    for i in range(count):  # traffic both ways at once
+        sent["host"].append(sale(i))
+        sent["terminal"].append(LookupRequest(f"U{i}"))
+        pair.send("host", sent["host"][-1])
+        pair.send("terminal", sent["terminal"][-1])
+    pair.run()
+    for side, other in (("host", "terminal"), ("terminal", "host")):
+        got = received(pair, other)
+        failed = {e.message for e in pair.events[side] if isinstance(e, DeliveryFailed)}
+        acked = {e.message for e in pair.events[side] if isinstance(e, MessageDelivered)}
+        assert len(got) == len(set(got))  # none delivered twice
+        assert [m for m in sent[side] if m in got] == got  # in order, nothing invented
+        assert [m for m in sent[side] if m not in failed] == [
+            m for m in got if m not in failed
+        ]  # every message not reported failed arrived
+        assert (acked - {None}) <= set(got)
+
+
+def test_split_frames_cuts_a_burst_into_frames() -> None:
+    burst = encode_frame(Frame(0, 6, b"")) + encode_frame(Frame(1, 6, b""))
+    assert split_frames(burst) == [encode_frame(Frame(0, 6, b"")), encode_frame(Frame(1, 6, b""))]
