@@ -14,8 +14,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, ClassVar, TypeVar
 import construct as c
 
 from . import validation as v
+from .codec import StructCodec, compile_struct
 from .codes import (
     CancelOutcome,
     Capability,
@@ -84,7 +85,7 @@ class Message:
     TYPE: ClassVar[MessageType]
     DIRECTION: ClassVar[Direction]
     SCHEMA: ClassVar[c.Struct]
-    _CODEC: ClassVar[c.Construct]
+    _CODEC: ClassVar[StructCodec]
     _FIELD_NAMES: ClassVar[tuple[str, ...]]
 
     def _wire_values(self) -> dict[str, Any]:
@@ -109,9 +110,7 @@ def _message(
         cls.TYPE = message_type
         cls.DIRECTION = direction
         cls.SCHEMA = c.Struct(*schema_fields, c.Terminated)
-        # Not .compile(): construct 2.10's compiled parsers accept a short read for Bytes and
-        # strings (io.read without a length check), so they would take truncated input.
-        cls._CODEC = cls.SCHEMA
+        cls._CODEC = compile_struct(cls.SCHEMA)
         cls._FIELD_NAMES = names
         MESSAGE_CLASSES[message_type] = cls
         return cls
@@ -588,7 +587,7 @@ _DECODE_ERRORS = (c.ConstructError, struct.error, UnicodeError, ValueError, Over
 def encode_payload(message: Message) -> bytes:
     """The message's payload bytes; LocalProtocolError if it cannot be sent."""
     try:
-        payload: bytes = message._CODEC.build(message._wire_values())
+        payload = message._CODEC.encode(message._wire_values())
     except FieldError as e:
         raise LocalProtocolError(str(e), error_code=e.error_code, field=e.field) from None
     except _DECODE_ERRORS as e:
@@ -611,7 +610,7 @@ def decode_payload(message_type: int, payload: bytes) -> Message:
             f"unknown message type {message_type:#04x}", error_code=ErrorCode.UNKNOWN_MESSAGE_TYPE
         )
     try:
-        message: Message = cls._from_wire(cls._CODEC.parse(payload))
+        message: Message = cls._from_wire(cls._CODEC.decode(payload))
         return message
     except FieldError as e:
         raise RemoteProtocolError(
