@@ -202,3 +202,16 @@ def test_under_faults_every_message_arrives_once_in_order_or_is_reported_failed(
 def test_split_frames_cuts_a_burst_into_frames() -> None:
     burst = encode_frame(Frame(0, 6, b"")) + encode_frame(Frame(1, 6, b""))
     assert split_frames(burst) == [encode_frame(Frame(0, 6, b"")), encode_frame(Frame(1, 6, b""))]
+
+
+@pytest.mark.parametrize("name", list(EXCHANGES))
+def test_every_exchange_fed_byte_by_byte_gives_the_same_events(name: str) -> None:
+    pair = EXCHANGES[name][1]()
+    for receiver, sender in (("terminal", "host"), ("host", "terminal")):
+        wire = b"".join(f.wire for f in pair.log if f.sender == sender and f.note != "lost")
+        whole, split = Link(), Link()
+        whole.receive_data(wire, 0.0)
+        for i in range(len(wire)):
+            split.receive_data(wire[i : i + 1], 0.0)
+        assert list(map(repr, whole.events())) == list(map(repr, split.events()))
+        assert whole.data_to_send() == split.data_to_send()
