@@ -59,8 +59,9 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "entry_mode": st.sampled_from([m for m in codes.EntryMode if m is not codes.EntryMode.NONE]),
     "time": _u(32),
     "copy": st.sampled_from(codes.ReceiptCopy),
-    "lines": st.lists(st.text(unicode_text, max_size=48).filter(
-        lambda s: len(s.encode()) <= 255), max_size=48).map(tuple),
+    "lines": st.lists(
+        st.text(unicode_text, max_size=48).filter(lambda s: len(s.encode()) <= 255), max_size=48
+    ).map(tuple),
     "outcome": st.sampled_from(codes.CancelOutcome),
     "batch_number": _u(32),
     "totals": st.lists(

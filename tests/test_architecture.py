@@ -11,8 +11,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Modules whose import would let a core do I/O, start a thread or read a clock.
 IO_MODULES = {
-    "serial", "socket", "threading", "_thread", "time", "asyncio", "select", "selectors",
-    "subprocess", "multiprocessing", "signal", "smartcard", "sqlite3", "os", "io",
+    "serial",
+    "socket",
+    "threading",
+    "_thread",
+    "time",
+    "asyncio",
+    "select",
+    "selectors",
+    "subprocess",
+    "multiprocessing",
+    "signal",
+    "smartcard",
+    "sqlite3",
+    "os",
+    "io",
 }
 CORES = ["protocols", "keys"]
 

@@ -19,12 +19,8 @@ from protocols.frame import (
 )
 from protocols.messages import MAX_PAYLOAD
 
-frames = st.builds(
-    Frame, st.integers(0, 255), st.integers(0, 255), st.binary(max_size=MAX_PAYLOAD)
-)
-small_frames = st.builds(
-    Frame, st.integers(0, 255), st.integers(0, 255), st.binary(max_size=40)
-)
+frames = st.builds(Frame, st.integers(0, 255), st.integers(0, 255), st.binary(max_size=MAX_PAYLOAD))
+small_frames = st.builds(Frame, st.integers(0, 255), st.integers(0, 255), st.binary(max_size=40))
 
 GOLDEN = [
     # (seq, type, payload hex, frame hex); CRCs from the bitwise reference in tests/reference.py
@@ -48,8 +44,9 @@ def test_golden_frames(seq: int, type_: int, payload_hex: str, frame_hex: str | 
 @given(frames)
 def test_fast_path_and_construct_schema_agree(frame: Frame) -> None:
     wire = encode_frame(frame)
-    built = FRAME.build({"body": {"value": {"seq": frame.seq, "type": frame.type,
-                                             "payload": frame.payload}}})
+    built = FRAME.build(
+        {"body": {"value": {"seq": frame.seq, "type": frame.type, "payload": frame.payload}}}
+    )
     assert built == wire
     parsed = FRAME.parse(wire).body.value
     assert Frame(parsed.seq, parsed.type, parsed.payload) == frame

@@ -17,7 +17,9 @@ DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 def test_generated_sections_are_fresh() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "protocol_doc.py"), "--check"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
@@ -29,8 +31,9 @@ def test_every_exchange_is_in_the_document() -> None:
 
 def test_every_hex_dump_decodes_to_its_annotation() -> None:
     # Each dump is a line "t=... sender  annotation" followed by a line of hex bytes.
-    pairs = re.findall(r"^t=\S+\s+(\S+ -> \S+)\s+(.*?)(?:\s+\[.*\])?\n\s{4}([0-9a-f ]+)$",
-                       DOC, re.M)
+    pairs = re.findall(
+        r"^t=\S+\s+(\S+ -> \S+)\s+(.*?)(?:\s+\[.*\])?\n\s{4}([0-9a-f ]+)$", DOC, re.M
+    )
     assert len(pairs) > 40
     for _direction, annotation, hex_bytes in pairs:
         assert describe(bytes.fromhex(hex_bytes)) == annotation.strip()

@@ -1,0 +1,187 @@
+"""The terminal's key store: every key is a TR-31 key block (version D) under a local key
+protection key, read from files in ``keys/data``. Nothing is in clear on disk but the
+documented test-only local key, ``keys/data/local-key.test.hex``.
+
+The shipped key sets are the published test values of design.md:
+
+| file | usage | the key inside |
+|---|---|---|
+| ``tdes-dukpt-bdk.tr31`` | B0, TDES | ANSI X9.24-1 test BDK ``0123456789ABCDEFFEDCBA9876543210`` |
+| ``tdes-dukpt-ipek.tr31`` | B1, TDES, KS block | its IPEK for initial KSN ``FFFF9876543210E00000`` |
+| ``aes-dukpt-bdk.tr31`` | B0, AES | ANSI X9.24-3 test BDK ``FEDCBA9876543210F1F1F1F1F1F1F1F1`` |
+| ``aes-dukpt-ik.tr31`` | B1, AES, IK block | its initial key for initial key ID ``1234567890123456`` |
+| ``emv-issuer-mk-ac.tr31`` | E0, TDES | test issuer master key ``0123456789ABCDEFFEDCBA9876543210`` |
+
+>>> store = KeyStore.load()
+>>> store["tdes-dukpt-bdk"]
+StoredKey('tdes-dukpt-bdk', usage=B0, algorithm=T, mode=X, kcv=08D7B4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from protocols.codes import PinBlockFormat
+
+from .cipher import tdes_ecb_decrypt, tdes_ecb_encrypt
+from .dukpt_aes import AesDukptDevice, AesDukptHost, KeyUsage
+from .dukpt_tdes import KeyVariant, TdesDukptDevice, TdesDukptHost
+from .errors import KeyBlockError, PinBlockError, SecureElementError
+from .pin import Pin
+from .pinblock import decipher_iso4, decode_pin_block, encipher_iso4, encode_pin_block
+from .tr31 import KeyBlockHeader, Operation, key_check_value, require_use, unwrap
+
+__all__ = ["StoredKey", "KeyStore", "EncryptedPinBlock", "PinPad", "PinVerifier"]
+
+LOCAL_KEY_FILE = "local-key.test.hex"
+
+
+class StoredKey:
+    """A key from the store with its TR-31 header. Its bytes are handed out only for an
+    operation its usage and mode of use allow, and only inside keys/."""
+
+    __slots__ = ("name", "header", "_key")
+
+    def __init__(self, name: str, header: KeyBlockHeader, key: bytes) -> None:
+        self.name = name
+        self.header = header
+        self._key = key
+
+    @property
+    def kcv(self) -> str:
+        return key_check_value(self._key, self.header.algorithm).hex().upper()
+
+    def __repr__(self) -> str:
+        h = self.header
+        return (
+            f"StoredKey({self.name!r}, usage={h.key_usage}, algorithm={h.algorithm}, "
+            f"mode={h.mode_of_use}, kcv={self.kcv})"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a stored key is not serialised")
+
+    def _for(self, operation: Operation) -> bytes:
+        require_use(self.header, operation)
+        return self._key
+
+
+def _data_dir() -> Path:
+    return Path(str(resources.files("keys") / "data"))
+
+
+class KeyStore:
+    """The keys of ``directory`` (default: the shipped test key sets)."""
+
+    def __init__(self, keys: dict[str, StoredKey]) -> None:
+        self._keys = keys
+
+    @classmethod
+    def load(cls, directory: Path | None = None, local_key: bytes | None = None) -> KeyStore:
+        directory = directory or _data_dir()
+        if local_key is None:
+            local_key = bytes.fromhex((directory / LOCAL_KEY_FILE).read_text().strip())
+        keys = {}
+        for path in sorted(directory.glob("*.tr31")):
+            try:
+                header, key = unwrap(local_key, path.read_text().strip())
+            except KeyBlockError as e:
+                raise KeyBlockError(f"{path.name}: {e}") from None
+            keys[path.stem] = StoredKey(path.stem, header, key)
+        return cls(keys)
+
+    def __getitem__(self, name: str) -> StoredKey:
+        try:
+            return self._keys[name]
+        except KeyError:
+            raise SecureElementError(f"no key named {name!r} in the store") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __repr__(self) -> str:
+        return f"KeyStore({', '.join(self._keys)})"
+
+    def pin_pad(self) -> PinPad:
+        """The terminal's PIN pad: a TDES and an AES DUKPT originating device."""
+        tdes = self["tdes-dukpt-ipek"]
+        aes = self["aes-dukpt-ik"]
+        ksn = bytes.fromhex(_block(tdes, "KS"))
+        ikid = bytes.fromhex(_block(aes, "IK"))
+        return PinPad(
+            TdesDukptDevice(tdes._for(Operation.DERIVE_KEYS), ksn),
+            AesDukptDevice(aes._for(Operation.DERIVE_KEYS), ikid),
+        )
+
+    def pin_verifier(self) -> PinVerifier:
+        """The host side: derives PIN keys from the BDKs to check PIN blocks."""
+        return PinVerifier(
+            TdesDukptHost(self["tdes-dukpt-bdk"]._for(Operation.DERIVE_KEYS)),
+            AesDukptHost(self["aes-dukpt-bdk"]._for(Operation.DERIVE_KEYS)),
+        )
+
+
+def _block(key: StoredKey, block_id: str) -> str:
+    value = key.header.block(block_id)
+    if value is None:
+        raise SecureElementError(f"{key.name} has no {block_id} optional block")
+    return value
+
+
+@dataclass(frozen=True)
+class EncryptedPinBlock:
+    """A PIN block encrypted under the DUKPT PIN key of ``ksn``: safe to send anywhere."""
+
+    format: PinBlockFormat
+    pin_block: bytes
+    ksn: bytes
+
+
+class PinPad:
+    """Encrypts the PIN the cardholder typed: format 0 under TDES DUKPT, format 4 under AES
+    DUKPT. The PIN goes in; only the encrypted block and its KSN come out."""
+
+    def __init__(self, tdes: TdesDukptDevice, aes: AesDukptDevice) -> None:
+        self._tdes = tdes
+        self._aes = aes
+
+    def __repr__(self) -> str:
+        return f"PinPad(tdes_ksn={self._tdes.ksn.hex().upper()}, aes_ksn={self._aes.ksn.hex().upper()})"
+
+    def encrypt(self, pin: Pin, pan: str, block_format: PinBlockFormat) -> EncryptedPinBlock:
+        if block_format is PinBlockFormat.ISO_0:
+            key, ksn = self._tdes.next_key(KeyVariant.PIN)
+            block = tdes_ecb_encrypt(key, encode_pin_block(pin, 0, pan))
+        else:
+            key, ksn = self._aes.next_key(KeyUsage.PIN_ENCRYPTION)
+            block = encipher_iso4(key, pin, pan)
+        return EncryptedPinBlock(block_format, block, ksn)
+
+
+class PinVerifier:
+    """The issuer's side: decrypts a PIN block with the host DUKPT and compares in constant
+    time. It answers yes or no; the PIN itself never leaves."""
+
+    def __init__(self, tdes: TdesDukptHost, aes: AesDukptHost) -> None:
+        self._tdes = tdes
+        self._aes = aes
+
+    def __repr__(self) -> str:
+        return "PinVerifier(<BDKs>)"
+
+    def matches(self, encrypted: EncryptedPinBlock, pan: str, expected: Pin) -> bool:
+        try:
+            if encrypted.format is PinBlockFormat.ISO_0:
+                key = self._tdes.working_key(encrypted.ksn, KeyVariant.PIN)
+                pin = decode_pin_block(tdes_ecb_decrypt(key, encrypted.pin_block), 0, pan)
+            else:
+                key = self._aes.working_key(encrypted.ksn, KeyUsage.PIN_ENCRYPTION)
+                pin = decipher_iso4(key, encrypted.pin_block, pan)
+        except PinBlockError:
+            return False
+        return pin.matches(expected)
