@@ -581,7 +581,14 @@ AnyMessage = (
     | SimAccepted
 )
 
-_DECODE_ERRORS = (c.ConstructError, struct.error, UnicodeError, ValueError, OverflowError, TypeError)
+_DECODE_ERRORS = (
+    c.ConstructError,
+    struct.error,
+    UnicodeError,
+    ValueError,
+    OverflowError,
+    TypeError,
+)
 
 
 def encode_payload(message: Message) -> bytes:
