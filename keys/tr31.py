@@ -98,9 +98,8 @@ class KeyBlockHeader:
             block_id = text[pos : pos + 2]
             length_text = text[pos + 2 : pos + 4]
             body_start = pos + 4
-            if length_text == "00":  # extended length: length of length, then the length
-                size_text = text[pos + 4 : pos + 6]
-                size = _hex_int(size_text, "optional block length of length")
+            if length_text == "00":  # extended: the length's size in bytes, then the length
+                size = 2 * _hex_int(text[pos + 4 : pos + 6], "optional block length of length")
                 length = _hex_int(text[pos + 6 : pos + 6 + size], "optional block length")
                 body_start = pos + 6 + size
             else:
