@@ -21,11 +21,11 @@ import functools
 import platform
 import struct
 import sys
-import time
 from binascii import crc_hqx
 from collections.abc import Callable
 
 import construct
+from benchlib import rate
 
 from protocols.codes import EntryMode, MessageType, TransactionKind, TransactionStatus
 from protocols.currency import by_alpha, by_numeric
@@ -217,27 +217,6 @@ def iso8583_codec() -> tuple[
         return iso8583.decode(raw, spec)[0]
 
     return encode, decode, docs
-
-
-def rate(fn: Callable[[], object], seconds: float) -> float:
-    """Calls per second: the best of five runs of about ``seconds`` / 5 each."""
-    n = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed > 0.02:
-            break
-        n *= 4
-    runs = []
-    per_run = max(1, int(n * (seconds / 5) / elapsed))
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(per_run):
-            fn()
-        runs.append(per_run / (time.perf_counter() - start))
-    return max(runs)
 
 
 def main() -> int:
