@@ -20,7 +20,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 from .cipher import aes_ecb_encrypt
-from .errors import DukptExhaustedError, SecureElementError
+from .errors import SecureElementError
+from .future_keys import FutureKeys
 
 __all__ = ["KeyUsage", "KeyType", "AesDukptHost", "AesDukptDevice", "derive_key"]
 
@@ -141,51 +142,36 @@ class AesDukptDevice:
     ('123456789012345600000001', True)
     """
 
-    __slots__ = ("_initial_key_id", "_counter", "_registers", "_kind")
+    __slots__ = ("_initial_key_id", "_keys")
 
     def __init__(self, initial_key: bytes, initial_key_id: bytes) -> None:
         if len(initial_key_id) != 8:
             raise SecureElementError("an initial key ID is 8 bytes")
-        self._kind = _key_type(initial_key)
+        kind = _key_type(initial_key)
         self._initial_key_id = initial_key_id
-        self._registers: list[bytes | None] = [
-            derive_key(
-                initial_key,
-                KeyUsage.KEY_DERIVATION,
-                self._kind,
-                initial_key_id[4:] + (1 << bit).to_bytes(4, "big"),
-            )
-            for bit in range(NUM_REGISTERS)
-        ]
-        self._counter = 1
+        self._keys = FutureKeys(
+            initial_key,
+            NUM_REGISTERS,
+            MAX_ONE_BITS,
+            lambda key, counter: derive_key(
+                key, KeyUsage.KEY_DERIVATION, kind, initial_key_id[4:] + counter.to_bytes(4, "big")
+            ),
+        )
 
     def __repr__(self) -> str:
         return f"AesDukptDevice(ksn={self.ksn.hex().upper()})"
 
     @property
     def counter(self) -> int:
-        return self._counter
+        return self._keys.counter
 
     @property
     def ksn(self) -> bytes:
         """The KSN the next transaction will use."""
-        return self._initial_key_id + self._counter.to_bytes(4, "big")
+        return self._initial_key_id + self._keys.counter.to_bytes(4, "big")
 
     def next_key(self, usage: KeyUsage, key_type: KeyType = KeyType.AES128) -> tuple[bytes, bytes]:
         """The working key for this transaction and its KSN; then the key is forgotten."""
-        if self._counter >= 1 << NUM_REGISTERS:
-            raise DukptExhaustedError("the DUKPT counter is exhausted: load a new initial key")
-        counter, ksn = self._counter, self.ksn
-        low = (counter & -counter).bit_length() - 1
-        key = self._registers[low]
-        if key is None:  # pragma: no cover - the register invariant makes this unreachable
-            raise SecureElementError("intermediate derivation key register is empty")
-        if bin(counter).count("1") < MAX_ONE_BITS:
-            for bit in range(low - 1, -1, -1):
-                context = ksn[4:8] + (counter | 1 << bit).to_bytes(4, "big")
-                self._registers[bit] = derive_key(key, KeyUsage.KEY_DERIVATION, self._kind, context)
-            self._counter = counter + 1
-        else:
-            self._counter = counter + (1 << low)
-        self._registers[low] = None
+        key, counter = self._keys.take()
+        ksn = self._initial_key_id + counter.to_bytes(4, "big")
         return _working_key(key, ksn, usage, key_type), ksn

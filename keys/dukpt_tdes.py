@@ -18,7 +18,8 @@ from __future__ import annotations
 from enum import Enum
 
 from .cipher import des_ecb_encrypt, tdes_ecb_encrypt, xor
-from .errors import DukptExhaustedError, SecureElementError
+from .errors import SecureElementError
+from .future_keys import FutureKeys
 
 __all__ = ["KeyVariant", "TdesDukptHost", "TdesDukptDevice", "initial_key", "current_key"]
 
@@ -128,7 +129,7 @@ class TdesDukptDevice:
     ('FFFF9876543210E00001', True)
     """
 
-    __slots__ = ("_ksn", "_counter", "_registers")
+    __slots__ = ("_ksn", "_keys")
 
     def __init__(self, ipek: bytes, initial_ksn: bytes) -> None:
         if len(ipek) != 16:
@@ -136,10 +137,12 @@ class TdesDukptDevice:
         if _check_ksn(initial_ksn):
             raise SecureElementError("the initial KSN's counter must be zero")
         self._ksn = initial_ksn
-        self._registers: list[bytes | None] = [
-            _non_reversible(ipek, _register(initial_ksn, 1 << bit)) for bit in range(COUNTER_BITS)
-        ]
-        self._counter = 1
+        self._keys = FutureKeys(
+            ipek,
+            COUNTER_BITS,
+            MAX_ONE_BITS,
+            lambda key, counter: _non_reversible(key, _register(initial_ksn, counter)),
+        )
 
     def __repr__(self) -> str:
         return f"TdesDukptDevice(ksn={self.ksn.hex().upper()})"
@@ -147,28 +150,18 @@ class TdesDukptDevice:
     @property
     def counter(self) -> int:
         """The counter of the next transaction."""
-        return self._counter
+        return self._keys.counter
 
     @property
     def ksn(self) -> bytes:
         """The KSN the next transaction will use."""
-        value = int.from_bytes(self._ksn, "big") & ~COUNTER_MASK | self._counter
+        return self._ksn_of(self._keys.counter)
+
+    def _ksn_of(self, counter: int) -> bytes:
+        value = int.from_bytes(self._ksn, "big") & ~COUNTER_MASK | counter
         return value.to_bytes(10, "big")
 
     def next_key(self, variant: KeyVariant) -> tuple[bytes, bytes]:
         """The working key for this transaction and its KSN; then the key is forgotten."""
-        if self._counter > COUNTER_MASK:
-            raise DukptExhaustedError("the DUKPT counter is exhausted: load a new initial key")
-        counter, ksn = self._counter, self.ksn
-        low = (counter & -counter).bit_length() - 1
-        key = self._registers[low]
-        if key is None:  # pragma: no cover - the register invariant makes this unreachable
-            raise SecureElementError("future key register is empty")
-        if bin(counter).count("1") < MAX_ONE_BITS:
-            for bit in range(low - 1, -1, -1):
-                self._registers[bit] = _non_reversible(key, _register(ksn, counter | 1 << bit))
-            self._counter = counter + 1
-        else:
-            self._counter = counter + (1 << low)
-        self._registers[low] = None
-        return _apply_variant(key, variant), ksn
+        key, counter = self._keys.take()
+        return _apply_variant(key, variant), self._ksn_of(counter)

@@ -48,7 +48,15 @@ from .messages import (
     decode_payload,
 )
 
-__all__ = ["WireFrame", "LinkPair", "describe", "split_frames", "EXCHANGES", "render"]
+__all__ = [
+    "WireFrame",
+    "LinkPair",
+    "describe",
+    "split_frames",
+    "example_sale_result",
+    "EXCHANGES",
+    "render",
+]
 
 Side = str  # "host" or "terminal"
 Fault = Callable[[Side, int, bytes], "bytes | None"]
@@ -162,7 +170,10 @@ class LinkPair:
 _T = 1_764_000_000  # a fixed transaction time for the examples
 
 
-def _sale_result(status: TransactionStatus = TransactionStatus.APPROVED) -> TransactionResult:
+def example_sale_result(
+    status: TransactionStatus = TransactionStatus.APPROVED,
+) -> TransactionResult:
+    """The approved sale of the examples (12.34 EUR, chip, auth code A1B2C3)."""
     return TransactionResult(
         client_transaction_id="T0001",
         kind=TransactionKind.SALE,
@@ -195,7 +206,7 @@ def _sale() -> LinkPair:
         _prompt(PromptId.APPROVED, "APPROVED"),
         _prompt(PromptId.REMOVE_CARD, "REMOVE CARD"),
         Receipt("T0001", ReceiptCopy.CUSTOMER, ("POSSIM", "SALE", "EUR 12.34", "APPROVED")),
-        _sale_result(),
+        example_sale_result(),
     ):
         pair.send("terminal", message)
     pair.run()

@@ -29,24 +29,12 @@ from benchlib import rate
 
 from protocols.codes import EntryMode, MessageType, TransactionKind, TransactionStatus
 from protocols.currency import by_alpha, by_numeric
+from protocols.exchanges import example_sale_result
 from protocols.frame import FRAME, Frame, FrameDecoder, encode_frame
 from protocols.messages import SaleRequest, TransactionResult, decode_payload, encode_payload
 
 SALE = SaleRequest("T0001", 1234, "EUR")
-RESULT = TransactionResult(
-    client_transaction_id="T0001",
-    kind=TransactionKind.SALE,
-    status=TransactionStatus.APPROVED,
-    response_code="00",
-    auth_code="A1B2C3",
-    reference="000000000001",
-    amount=1234,
-    currency="EUR",
-    masked_pan="476173******0010",
-    entry_mode=EntryMode.CHIP,
-    original_reference="",
-    time=1_764_000_000,
-)
+RESULT = example_sale_result()
 
 
 # --- possim production path ---------------------------------------------------------------

@@ -45,7 +45,7 @@ TR31_D = (
 )
 IMK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 ATC = bytes.fromhex("0001")
-AC_DATA = bytes.fromhex("00000000200000000000000001240000008000012411030900" "3804823E58000001")
+AC_DATA = bytes.fromhex("000000002000000000000000012400000080000124110309003804823E58000001")
 
 Op = Callable[[], object]
 
@@ -138,8 +138,10 @@ def main() -> int:
             if "ISO 4" not in name:
                 assert their_op() == op(), name
             their_rate = rate(functools.partial(their_op), args.seconds)
-            print(f"{name:<24}{ours_rate:>12,.0f}{their_rate:>12,.0f}  {who:<12}"
-                  f"{ours_rate / their_rate:>12.2f}x")
+            print(
+                f"{name:<24}{ours_rate:>12,.0f}{their_rate:>12,.0f}  {who:<12}"
+                f"{ours_rate / their_rate:>12.2f}x"
+            )
         else:
             print(f"{name:<24}{ours_rate:>12,.0f}{'-':>12}  {'(none)':<12}{'':>13}")
     return 0

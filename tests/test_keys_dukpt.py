@@ -78,16 +78,14 @@ def test_tdes_device_matches_host_for_3000_transactions() -> None:
         counter = int.from_bytes(k[7:], "big") & 0x1FFFFF
         assert bin(counter).count("1") <= 10
         assert key == TDES.working_key(k, KeyVariant.PIN)
-    assert sum(r is not None for r in device._registers) <= 21
+    assert device._keys.held() <= 21
 
 
 def _tdes_device_at(counter: int) -> TdesDukptDevice:
     """A device whose next transaction is ``counter`` (its register filled as the host would)."""
     device = TdesDukptDevice(TDES.initial_key(KSN0), KSN0)
     k = ksn(f"{0xE00000 | counter:06X}")
-    low = (counter & -counter).bit_length() - 1
-    device._registers[low] = current_key(TDES.initial_key(k), k)
-    device._counter = counter
+    device._keys._set(counter, current_key(TDES.initial_key(k), k))
     return device
 
 
@@ -157,8 +155,7 @@ def test_aes_device_matches_host_for_3000_transactions() -> None:
 def test_aes_device_is_exhausted_after_the_last_counter() -> None:
     device = AesDukptDevice(AES.initial_key(IKID), IKID)
     last = 0xFFFF0000  # sixteen one-bits, the last counter
-    device._registers[16] = AES.derivation_key(IKID + last.to_bytes(4, "big"))
-    device._counter = last
+    device._keys._set(last, AES.derivation_key(IKID + last.to_bytes(4, "big")))
     key, k = device.next_key(KeyUsage.PIN_ENCRYPTION)
     assert key == AES.working_key(k, KeyUsage.PIN_ENCRYPTION)
     with pytest.raises(DukptExhaustedError):
