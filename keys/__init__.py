@@ -13,6 +13,7 @@ check value, or a yes/no.
 
 from __future__ import annotations
 
+from .cryptograms import CardKeys, IssuerKeys
 from .errors import (
     DukptExhaustedError,
     KeyBlockError,
@@ -24,7 +25,9 @@ from .keystore import EncryptedPinBlock, KeyStore, PinPad, PinVerifier, StoredKe
 from .pin import Pin
 
 __all__ = [
+    "CardKeys",
     "DukptExhaustedError",
+    "IssuerKeys",
     "EncryptedPinBlock",
     "KeyBlockError",
     "KeyStore",

@@ -27,8 +27,10 @@ from pathlib import Path
 from protocols.codes import PinBlockFormat
 
 from .cipher import tdes_ecb_decrypt, tdes_ecb_encrypt
+from .cryptograms import CardKeys, IssuerKeys
 from .dukpt_aes import AesDukptDevice, AesDukptHost, KeyUsage
 from .dukpt_tdes import KeyVariant, TdesDukptDevice, TdesDukptHost
+from .emv import derive_icc_master_key
 from .errors import KeyBlockError, PinBlockError, SecureElementError
 from .pin import Pin
 from .pinblock import decipher_iso4, decode_pin_block, encipher_iso4, encode_pin_block
@@ -117,6 +119,14 @@ class KeyStore:
             TdesDukptDevice(tdes._for(Operation.DERIVE_KEYS), ksn),
             AesDukptDevice(aes._for(Operation.DERIVE_KEYS), ikid),
         )
+
+    def card_keys(self, pan: str, pan_sequence: str) -> CardKeys:
+        """Personalise a card: its ICC master key from the issuer master key (EMV A1.4)."""
+        imk = self["emv-issuer-mk-ac"]._for(Operation.APPLICATION_CRYPTOGRAM)
+        return CardKeys(derive_icc_master_key(imk, pan, pan_sequence))
+
+    def issuer(self) -> IssuerKeys:
+        return IssuerKeys(self["emv-issuer-mk-ac"]._for(Operation.APPLICATION_CRYPTOGRAM))
 
     def pin_verifier(self) -> PinVerifier:
         """The host side: derives PIN keys from the BDKs to check PIN blocks."""

@@ -1,0 +1,75 @@
+"""The simulated cardholder who answers the terminal's prompts: presents the configured card
+when asked, types the PIN when asked, takes the card out when told.
+
+>>> from firmware_sim.testing import make_core
+>>> from protocols.messages import SaleRequest
+>>> core, cardholder = make_core(), AutoCardholder("default")
+>>> core.handle_message(SaleRequest("T1", 1234, "EUR"), now=1.76e9)
+>>> outcome = [m for m in drain(core, cardholder, now=1.76e9) if type(m).__name__ == "TransactionResult"]
+>>> outcome[0].status.name, outcome[0].response_code
+('APPROVED', '00')
+"""
+
+from __future__ import annotations
+
+from protocols.codes import EntryMode, PromptId
+from protocols.messages import Message, Prompt
+
+from .core import TerminalCore
+from .states import TerminalState
+
+__all__ = ["AutoCardholder", "drain"]
+
+
+class AutoCardholder:
+    """Answers prompts at once. ``entry_mode`` is how the card is offered first; a card that
+    has no chip is swiped, and a chip card that is refused at the swipe is inserted."""
+
+    def __init__(self, card: str = "default", entry_mode: EntryMode = EntryMode.CHIP) -> None:
+        self.card = card
+        self.entry_mode = entry_mode
+        self._presentations = 0
+
+    def react(self, core: TerminalCore, prompt: Prompt, now: float) -> None:
+        state = core.state
+        if prompt.prompt_id is PromptId.INSERT_CARD and state is TerminalState.WAITING_FOR_CARD:
+            self._present(core, now)
+        elif prompt.prompt_id is PromptId.ENTER_PIN and state in (
+            TerminalState.OFFLINE_PIN,
+            TerminalState.ONLINE_PIN,
+            TerminalState.PIN_ENTRY,
+        ):
+            core.enter_pin(core.cardholder_types(), now)
+        elif prompt.prompt_id is PromptId.REMOVE_CARD and state is TerminalState.CARD_REMOVAL:
+            core.remove_card(now)
+            self._presentations = 0
+
+    def _present(self, core: TerminalCore, now: float) -> None:
+        self._presentations += 1
+        if self._presentations > 3:  # the terminal keeps refusing: give up, wait to be cancelled
+            return
+        profile = core.catalogue[self.card]
+        mode = self.entry_mode
+        if self._presentations > 1 and EntryMode.CHIP in profile.interfaces:
+            mode = EntryMode.CHIP  # told to use the chip reader
+        if mode not in profile.interfaces:
+            mode = next(iter(sorted(profile.interfaces)))
+        core.present_card(self.card, mode, now)
+
+    def transaction_over(self) -> None:
+        self._presentations = 0
+
+
+def drain(core: TerminalCore, cardholder: AutoCardholder | None, now: float) -> list[Message]:
+    """Everything the core sends until it rests, letting the cardholder answer each prompt."""
+    sent: list[Message] = []
+    while True:
+        batch = core.take_outbox()
+        if not batch:
+            return sent
+        for message in batch:
+            sent.append(message)
+            if cardholder is not None and isinstance(message, Prompt):
+                cardholder.react(core, message, now)
+            if core.state is TerminalState.IDLE and cardholder is not None:
+                cardholder.transaction_over()

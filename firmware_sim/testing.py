@@ -1,0 +1,29 @@
+"""Helpers to build a terminal core in memory: real SQLite in memory, the shipped test keys,
+the built-in authorizer. For tests and doctests of firmware_sim."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from keys import KeyStore
+
+from .authorizer import BuiltInAuthorizer
+from .core import TerminalCore
+from .journal import Journal
+
+__all__ = ["make_core", "test_store"]
+
+
+@lru_cache(maxsize=1)
+def test_store() -> KeyStore:
+    return KeyStore.load()
+
+
+def make_core(journal: Journal | None = None, **options: object) -> TerminalCore:
+    store = test_store()
+    return TerminalCore(
+        journal=journal or Journal(),
+        authorizer=BuiltInAuthorizer(store),
+        store=store,
+        **options,  # type: ignore[arg-type]
+    )
