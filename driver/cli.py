@@ -19,14 +19,12 @@ VERSION = "0.1.0"
 
 # command -> the issue that builds it
 _PENDING = {
-    "terminal": "firmware_sim/",
     "sale": "driver/",
     "refund": "driver/",
     "pin-block": "driver/",
     "last": "driver/",
     "info": "driver/",
     "cancel": "driver/",
-    "cards": "firmware_sim/",
     "card": "real card readers",
     "trace": "for students",
     "demo": "driver/",
@@ -39,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from firmware_sim.cli import add_terminal_arguments
+
+    terminal = sub.add_parser("terminal", help="run a simulated terminal; prints its port first")
+    add_terminal_arguments(terminal)
+    sub.add_parser("cards", help="the test card catalogue")
     for name, issue in _PENDING.items():
         sub.add_parser(name, help=f"(not built yet: the {issue} issue)", add_help=False)
     return parser
@@ -49,6 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"possim {VERSION}")
         return 0
+    if args.command == "terminal":
+        from firmware_sim.cli import run_terminal
+
+        if _rest:
+            print(f"possim: unknown arguments {' '.join(_rest)}", file=sys.stderr)
+            return 2
+        return run_terminal(args)
+    if args.command == "cards":
+        from firmware_sim.cli import print_cards
+
+        return print_cards()
     if args.command is None:
         _parser().print_help(sys.stderr)
         return 2

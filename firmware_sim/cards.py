@@ -70,6 +70,7 @@ class CardProfile:
     label: str = "VISA CREDIT"
     pan_sequence: str = "01"
     cardholder_name: str = "POSSIM/TEST CARD"
+    declines_offline: bool = False
 
     @property
     def service_code(self) -> str:
@@ -291,7 +292,8 @@ class VirtualCard:
         if "arqc" not in self._session:  # first GENERATE AC
             if len(apdu.data) != sum(n for _, n in parse_dol(CDOL1)):
                 return b"", Sw.WRONG_LENGTH
-            cid = 0x80 if requested in (0x80, 0x40) else 0x00  # ARQC: this card always goes online
+            # ARQC: this card goes online unless it is one that declines offline
+            cid = 0x80 if requested in (0x80, 0x40) and not self.profile.declines_offline else 0x00
             cryptogram = self._keys.cryptogram(atc, apdu.data + AIP + atc)
             if cid == 0x80:
                 self._session["arqc"] = cryptogram

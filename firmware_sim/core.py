@@ -256,11 +256,14 @@ class TerminalCore:
 
     def _fault(self, error: Exception) -> None:
         self._failure = error
-        if self.state is not S.IDLE:
+        if self.state is S.IDLE:
+            self._error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+            return
+        try:
+            self._fire("fail")
+        except MachineError:  # pragma: no cover - a fault where the table expects none
             self.machine.set_state(S.ERROR)
             self._enter_error()
-        else:
-            self._error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
 
     # --- inputs --------------------------------------------------------------------------
 
@@ -307,10 +310,15 @@ class TerminalCore:
         self._run(lambda: self._fire("card_presented"))
 
     def enter_pin(self, entry: PinEntry, now: float) -> None:
+        """The simulated cardholder keys in the card's PIN, a wrong one, or bypasses."""
+        self.type_pin(self._typed_pin(entry), now)
+
+    def type_pin(self, pin: Pin | None, now: float) -> None:
+        """PIN digits from the keypad (None: the cardholder bypasses PIN entry)."""
         self._now = now
         if self.state not in (S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY):
             raise MachineError("no PIN is wanted now")
-        self._run(lambda: self._pin_entered(entry))
+        self._run(lambda: self._pin_entered(pin))
 
     def remove_card(self, now: float) -> None:
         self._now = now
@@ -616,8 +624,7 @@ class TerminalCore:
         actual = card.pin if card else (self.cardholder_pin or "1234")
         return PinEntry.CORRECT if believed == actual else PinEntry.WRONG
 
-    def _pin_entered(self, entry: PinEntry) -> None:
-        pin = self._typed_pin(entry)
+    def _pin_entered(self, pin: Pin | None) -> None:
         self._deadline = None
         if self.state is S.PIN_ENTRY:
             request = self._pin_block_request
@@ -674,7 +681,7 @@ class TerminalCore:
             template = flatten(decode_tlv(response.data)).get(0x80, b"")
             cid, atc, cryptogram = template[0], template[1:3], template[3:11]
             if cid & 0xC0 != 0x80:
-                txn.response_code = "Z1"  # the card declined offline
+                txn.response_code = "Z1"  # the card declined offline (AAC)
                 self._fire("decline")
                 return
             txn.chip = ChipData(atc, data + txn.tags.get(0x82, b"") + atc, cryptogram)
@@ -836,25 +843,28 @@ class TerminalCore:
             )
         )
         txn = self.txn
-        if txn is not None and txn.reference and txn.status is None:
-            # the authorizer may have approved: undo it, then record the truth
-            self.authorizer.reverse(txn.reference)
-            self.journal.record_reversal(txn.client_transaction_id, ())
-        elif txn is not None and txn.status is None:
-            self.journal.record_completion(
-                txn.client_transaction_id,
-                txn.kind,
-                txn.amount,
-                txn.currency,
-                txn.original_reference,
-                TransactionStatus.FAILED,
-                "",
-                "",
-                mask_pan(txn.pan) if txn.pan else "",
-                txn.entry_mode,
-                int(self._now),
-                (),
-            )
+        try:
+            if txn is not None and txn.reference:
+                # the authorizer may have approved: undo it, then record the truth
+                self.authorizer.reverse(txn.reference)
+                self.journal.record_reversal(txn.client_transaction_id, ())
+            elif txn is not None:
+                self.journal.record_completion(
+                    txn.client_transaction_id,
+                    txn.kind,
+                    txn.amount,
+                    txn.currency,
+                    txn.original_reference,
+                    TransactionStatus.FAILED,
+                    "",
+                    "",
+                    mask_pan(txn.pan) if txn.pan else "",
+                    txn.entry_mode,
+                    int(self._now),
+                    (),
+                )
+        except Exception:  # noqa: BLE001 - the journal failed too; recovery will reverse
+            code, text = ErrorCode.JOURNAL_ERROR, f"{text}; the journal could not record it"
         self._prompt(PromptId.PROCESSING_ERROR)
         self._error(code, text)
         self._failure = None

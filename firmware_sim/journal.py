@@ -79,8 +79,22 @@ class JournalEntry:
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:
-    (txn_id, kind, amount, currency, original, state, status, rc, auth, pan, mode, when,
-     receipt, seq) = row
+    (
+        txn_id,
+        kind,
+        amount,
+        currency,
+        original,
+        state,
+        status,
+        rc,
+        auth,
+        pan,
+        mode,
+        when,
+        receipt,
+        seq,
+    ) = row
     return JournalEntry(
         client_transaction_id=str(txn_id),
         kind=TransactionKind(kind),

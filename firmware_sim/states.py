@@ -45,11 +45,22 @@ WAITING_STATES = frozenset(
     {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.CARD_REMOVAL}
 )
 CANCELLABLE_STATES = frozenset({S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY})
-_WORKING = [
+# States whose work can fail (a card that answers wrongly, a key, the authorizer, the journal)
+_FALLIBLE = [
     S.CARD_READ,
     S.APPLICATION_SELECTION,
     S.READING_APPLICATION_DATA,
-    S.CARDHOLDER_VERIFICATION,
+    S.OFFLINE_PIN,
+    S.ONLINE_PIN,
+    S.TERMINAL_RISK_MANAGEMENT,
+    S.ONLINE_AUTHORIZATION,
+    S.COMPLETION,
+    S.RECEIPT,
+    S.PIN_ENTRY,
+]
+# States that can end in a decline: PIN blocked or bypassed, the card's offline decline, the
+# issuer's decline (magstripe), the card's AAC after the issuer (chip)
+_DECLINING = [
     S.OFFLINE_PIN,
     S.ONLINE_PIN,
     S.TERMINAL_RISK_MANAGEMENT,
@@ -87,12 +98,12 @@ TRANSITIONS: list[dict[str, object]] = [
     {"trigger": "go_online", "source": S.TERMINAL_RISK_MANAGEMENT, "dest": S.ONLINE_AUTHORIZATION},
     {"trigger": "authorized", "source": S.ONLINE_AUTHORIZATION, "dest": S.COMPLETION},
     {"trigger": "approve", "source": [S.ONLINE_AUTHORIZATION, S.COMPLETION], "dest": S.APPROVED},
-    {"trigger": "decline", "source": _WORKING, "dest": S.DECLINED},
+    {"trigger": "decline", "source": _DECLINING, "dest": S.DECLINED},
     {"trigger": "print_receipt", "source": [S.APPROVED, S.DECLINED], "dest": S.RECEIPT},
     {"trigger": "ask_removal", "source": S.RECEIPT, "dest": S.CARD_REMOVAL},
     {"trigger": "cancel", "source": list(CANCELLABLE_STATES), "dest": S.CANCELLED},
     {"trigger": "pin_typed", "source": S.PIN_ENTRY, "dest": S.PIN_BLOCK_READY},
-    {"trigger": "fail", "source": [s for s in S if s is not S.IDLE], "dest": S.ERROR},
+    {"trigger": "fail", "source": _FALLIBLE, "dest": S.ERROR},
     {
         "trigger": "finish",
         "source": [S.RECEIPT, S.CARD_REMOVAL, S.CANCELLED, S.ERROR, S.PIN_BLOCK_READY, S.RECOVERY],

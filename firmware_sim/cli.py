@@ -1,0 +1,134 @@
+"""``possim terminal`` and ``possim cards``: the simulator's side of the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from keys import Pin
+from protocols.codes import EntryMode
+from protocols.errors import FieldError
+
+from .cards import CATALOGUE
+from .runner import TerminalConfig, TerminalRunner
+
+__all__ = ["add_terminal_arguments", "run_terminal", "print_cards"]
+
+MANUAL_HELP = """commands: card NAME [chip|swipe] | pin DIGITS | bypass | remove | cancel | help"""
+
+
+def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", default="pty", help="pty, listen://HOST:PORT, a device or a pyserial URL"
+    )
+    parser.add_argument(
+        "--journal", default=":memory:", help="SQLite journal file (default: in memory)"
+    )
+    parser.add_argument("--reader", default="virtual", help="virtual (pcsc arrives with issue 6)")
+    parser.add_argument("--card", default="default", help="the automatic cardholder's card")
+    parser.add_argument(
+        "--pin", default=None, help="the PIN the cardholder types (default: the card's)"
+    )
+    parser.add_argument("--cardholder", choices=("auto", "manual"), default="auto")
+    parser.add_argument("--step", action="store_true", help="step mode (arrives with issue 8)")
+    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--pace", action="store_true", help="wire-accurate pacing at --baud")
+    parser.add_argument("--language", choices=("en", "zh"), default="en")
+    parser.add_argument(
+        "--authorizer-latency",
+        type=float,
+        default=0.0,
+        help="seconds the host takes to answer (simulated network)",
+    )
+
+
+def _fail(text: str) -> int:
+    print(f"possim: {text}", file=sys.stderr)
+    return 2
+
+
+def run_terminal(args: argparse.Namespace) -> int:
+    if args.reader != "virtual":
+        return _fail(f"--reader {args.reader} is not built yet (the real card readers issue)")
+    if args.step:
+        return _fail("--step is not built yet (the for-students issue)")
+    if args.card not in CATALOGUE:
+        return _fail(f"unknown card {args.card!r}: see 'possim cards'")
+    if args.pin is not None:
+        try:
+            Pin(args.pin)
+        except FieldError:
+            return _fail("--pin must be 4 to 12 digits")
+    config = TerminalConfig(
+        port=args.port,
+        journal=args.journal,
+        card=args.card,
+        pin=args.pin,
+        cardholder=args.cardholder,
+        baud=args.baud,
+        pace=args.pace,
+        language=args.language,
+        authorizer_latency=args.authorizer_latency,
+    )
+    try:
+        runner = TerminalRunner(config)
+    except Exception as e:  # noqa: BLE001 - one line on stderr, as the CLI contract says
+        return _fail(f"cannot start the terminal: {e}")
+    print(runner.port.name, flush=True)
+    if args.cardholder == "manual":
+        threading.Thread(target=_keyboard, args=(runner,), daemon=True).start()
+    try:
+        runner.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+    return 0
+
+
+def _keyboard(runner: TerminalRunner) -> None:
+    """The cardholder at the keyboard; actions run on the runner's thread."""
+    print(MANUAL_HELP, file=sys.stderr)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        action = _manual_action(words)
+        if action is None:
+            print(MANUAL_HELP, file=sys.stderr)
+        else:
+            runner.actions.put(action)
+
+
+def _manual_action(words: list[str]):  # type: ignore[no-untyped-def]
+    command, rest = words[0], words[1:]
+    if command == "card" and rest:
+        mode = {"chip": EntryMode.CHIP, "swipe": EntryMode.SWIPE}.get(
+            rest[1] if len(rest) > 1 else "chip"
+        )
+        return lambda core, now: core.present_card(rest[0], mode or EntryMode.CHIP, now)
+    if command == "pin" and rest:
+        try:
+            pin = Pin(rest[0])
+        except FieldError:
+            return None
+        return lambda core, now: core.type_pin(pin, now)
+    if command == "bypass":
+        return lambda core, now: core.type_pin(None, now)
+    if command == "remove":
+        return lambda core, now: core.remove_card(now)
+    if command == "cancel":
+        return lambda core, now: core.press_cancel(now)
+    return None
+
+
+def print_cards() -> int:
+    print(f"{'card':<16}{'PAN':<21}{'PIN':<6}{'expiry':<8}description")
+    for card in CATALOGUE.values():
+        print(f"{card.name:<16}{card.pan:<21}{card.pin:<6}{card.expiry:<8}{card.description}")
+    print(
+        "\nAmounts ending in 51 decline 51 (insufficient funds), 05 decline 05 (do not honour),"
+        " 91 decline 91 (issuer unavailable); any other is approved with a six-digit code."
+    )
+    return 0

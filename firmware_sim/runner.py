@@ -1,0 +1,266 @@
+"""The runner: owns the port, the clock and the thread; feeds bytes into the link, link events
+into the core, and the core's messages back out. The only part of the terminal that does I/O.
+
+Ports: ``pty`` (a pseudo-terminal pair it creates; the driver opens the other end, whose path
+is announced), ``listen://HOST:PORT`` (a TCP listener; the driver uses ``socket://HOST:PORT``),
+or any pyserial URL or device (``/dev/ttyUSB0``, ``socket://...``, ``rfc2217://...``).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import socket
+import sys
+import threading
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import serial
+
+from keys import KeyStore
+from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
+
+from .authorizer import AuthorizationRequest, AuthorizationResponse, Authorizer, BuiltInAuthorizer
+from .cardholder import AutoCardholder, drain
+from .core import TerminalCore
+from .journal import Journal
+
+__all__ = [
+    "Port",
+    "PtyPort",
+    "ListenPort",
+    "SerialPort",
+    "open_port",
+    "TerminalConfig",
+    "TerminalRunner",
+]
+
+
+class Port(Protocol):
+    name: str
+
+    def read(self, timeout: float) -> bytes: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PtyPort:
+    """A pseudo-terminal pair: the runner keeps the master, the driver opens ``name``."""
+
+    def __init__(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo, no line discipline: bytes pass as they are
+        self.name = os.ttyname(self._slave)
+
+    def read(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self._master], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            return os.read(self._master, 4096)
+        except OSError:  # no one has the other end open right now
+            time.sleep(timeout)
+            return b""
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._master, view)
+            view = view[written:]
+
+    def close(self) -> None:
+        os.close(self._master)
+        os.close(self._slave)
+
+
+class ListenPort:
+    """A TCP listener taking one driver connection at a time."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._server = socket.create_server((host, port))
+        self._client: socket.socket | None = None
+        bound_host, bound_port = self._server.getsockname()[:2]
+        self.name = f"socket://{bound_host}:{bound_port}"
+
+    def read(self, timeout: float) -> bytes:
+        watched = [self._client or self._server]
+        ready, _, _ = select.select(watched, [], [], timeout)
+        if not ready:
+            return b""
+        if self._client is None:
+            self._client, _ = self._server.accept()
+            return b""
+        data = self._client.recv(4096)
+        if not data:
+            self._client.close()
+            self._client = None
+        return data
+
+    def write(self, data: bytes) -> None:
+        if self._client is not None:
+            try:
+                self._client.sendall(data)
+            except OSError:
+                self._client = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._server.close()
+
+
+class SerialPort:
+    """Any pyserial URL or device."""
+
+    def __init__(self, url: str, baud: int) -> None:
+        self._serial = serial.serial_for_url(url, baudrate=baud, timeout=0)
+        self.name = url
+
+    def read(self, timeout: float) -> bytes:
+        self._serial.timeout = timeout
+        first: bytes = self._serial.read(1)
+        if not first:
+            return b""
+        rest: bytes = self._serial.read(self._serial.in_waiting) if self._serial.in_waiting else b""
+        return first + rest
+
+    def write(self, data: bytes) -> None:
+        self._serial.write(data)
+
+    def close(self) -> None:
+        self._serial.close()
+
+
+def open_port(spec: str, baud: int = 115200) -> Port:
+    if spec == "pty":
+        return PtyPort()
+    if spec.startswith("listen://"):
+        host, _, number = spec[len("listen://") :].rpartition(":")
+        return ListenPort(host or "127.0.0.1", int(number))
+    return SerialPort(spec, baud)
+
+
+class DelayedAuthorizer:
+    """Network latency to the host: the answer comes back ``seconds`` after the decision."""
+
+    def __init__(self, inner: Authorizer, seconds: float) -> None:
+        self._inner = inner
+        self._seconds = seconds
+
+    def authorize(self, request: AuthorizationRequest) -> AuthorizationResponse:
+        response = self._inner.authorize(request)
+        time.sleep(self._seconds)
+        return response
+
+    def reverse(self, reference: str) -> bool:
+        return self._inner.reverse(reference)
+
+
+@dataclass
+class TerminalConfig:
+    port: str = "pty"
+    journal: str = ":memory:"
+    card: str = "default"
+    pin: str | None = None
+    cardholder: str = "auto"
+    baud: int = 115200
+    pace: bool = False
+    language: str = "en"
+    authorizer_latency: float = 0.0
+
+
+class TerminalRunner:
+    """Runs one terminal until :meth:`stop`. Use :meth:`start` for a background thread."""
+
+    def __init__(self, config: TerminalConfig, port: Port | None = None) -> None:
+        self.config = config
+        self.port = port or open_port(config.port, config.baud)
+        self._store = KeyStore.load()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.cardholder = AutoCardholder(config.card) if config.cardholder == "auto" else None
+        self.link = Link(LinkSettings.for_baud(config.baud) if config.baud < 115200 else None)
+        self.core = self._boot()
+        self.on_message: Callable[[object], None] | None = None
+        # cardholder actions from other threads (the keyboard), run on the runner's thread
+        self.actions: queue.Queue[Callable[[TerminalCore, float], None]] = queue.Queue()
+
+    def _boot(self) -> TerminalCore:
+        ledger = (
+            ":memory:" if self.config.journal == ":memory:" else self.config.journal + ".ledger"
+        )
+        if not hasattr(self, "_authorizer"):
+            self._authorizer = BuiltInAuthorizer(self._store, ledger)
+        authorizer: Authorizer = self._authorizer
+        if self.config.authorizer_latency:
+            authorizer = DelayedAuthorizer(authorizer, self.config.authorizer_latency)
+        if not hasattr(self, "_journal"):
+            self._journal = Journal(self.config.journal)
+        return TerminalCore(
+            journal=self._journal,
+            authorizer=authorizer,
+            store=self._store,
+            language=self.config.language,
+            cardholder_pin=self.config.pin,
+        )
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve, name="possim-terminal", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.port.close()
+        self._journal.close()
+        self._authorizer.close()
+
+    def serve(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+
+    def _write(self, data: bytes) -> None:
+        self.port.write(data)
+        if self.config.pace:  # wire-accurate: 10 bits a byte (8N1) at the configured baud
+            time.sleep(len(data) * 10 / self.config.baud)
+
+    def step(self, max_wait: float = 0.05) -> None:
+        now = time.monotonic()
+        waits = [d - now for d in (self.link.next_deadline(),) if d is not None]
+        core_deadline = self.core.next_deadline()
+        if core_deadline is not None:
+            waits.append(core_deadline - time.time())
+        timeout = max(0.0, min([max_wait, *waits]))
+        data = self.port.read(timeout)
+        now = time.monotonic()
+        self.link.receive_data(data, now)
+        self.link.tick(now)
+        for event in self.link.events():
+            if isinstance(event, MessageReceived):
+                self.core.handle_message(event.message, time.time())
+            elif isinstance(event, MessageRejected):
+                self.core.reject(event.error)
+        while not self.actions.empty():
+            action = self.actions.get_nowait()
+            try:
+                action(self.core, time.time())
+            except Exception as e:  # noqa: BLE001 - a refused action is reported, not fatal
+                print(f"possim: {e or type(e).__name__}", file=sys.stderr)
+        self.core.tick(time.time())
+        for message in drain(self.core, self.cardholder, time.time()):
+            self.link.send(message, time.monotonic())
+            if self.on_message is not None:
+                self.on_message(message)
+        if self.core.power_cycle_requested:
+            self.core = self._boot()  # a cold start: recovery runs on the same journal
+        out = self.link.data_to_send()
+        if out:
+            self._write(out)

@@ -1,0 +1,78 @@
+"""A minimal host built only on protocols/ and pyserial: what the firmware tests drive the
+terminal with before the driver library exists, and a check that protocols/ alone suffices."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import serial
+
+from protocols.link import DeliveryFailed, Link, MessageReceived, MessageRejected
+from protocols.messages import Error, Message
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class MiniClient:
+    def __init__(self, url: str) -> None:
+        self.serial = serial.serial_for_url(url, timeout=0.02)
+        self.link = Link()
+        self.received: list[Message] = []
+
+    def close(self) -> None:
+        self.serial.close()
+
+    def pump(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self._once()
+
+    def _once(self) -> None:
+        out = self.link.data_to_send()
+        if out:
+            self.serial.write(out)
+        data = self.serial.read(4096)
+        now = time.monotonic()
+        self.link.receive_data(data, now)
+        self.link.tick(now)
+        for event in self.link.events():
+            if isinstance(event, MessageReceived):
+                self.received.append(event.message)
+            elif isinstance(event, (MessageRejected, DeliveryFailed)):
+                raise AssertionError(f"link trouble: {event}")
+
+    def send_raw(self, data: bytes) -> None:
+        self.serial.write(data)
+
+    def request(self, message: Message, until: type | tuple[type, ...], timeout: float = 15.0) -> list[Message]:
+        """Send ``message``; everything received until an ``until`` or an Error arrives."""
+        self.received = []
+        self.link.send(message, time.monotonic())
+        return self.wait_for(until, timeout)
+
+    def wait_for(self, until: type | tuple[type, ...], timeout: float = 15.0) -> list[Message]:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self._once()
+            if any(isinstance(m, until) or isinstance(m, Error) for m in self.received):
+                self.pump(0.05)  # let the last ACK go out
+                got, self.received = self.received, []
+                return got
+        raise TimeoutError(f"no {until} within {timeout} s; got {self.received}")
+
+
+def start_terminal(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """``possim terminal`` as a subprocess; returns it and the port it announced."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "driver.cli", "terminal", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    assert process.stdout is not None
+    port = process.stdout.readline().strip()
+    if not port:
+        process.kill()
+        raise RuntimeError(process.stderr.read() if process.stderr else "no port")
+    return process, port
