@@ -124,6 +124,12 @@ CATALOGUE: dict[str, CardProfile] = {
             "no-cvm", "chip, no cardholder verification", "4761739001010077", cvm=Cvm.NO_CVM
         ),
         CardProfile(
+            "declines-offline",
+            "chip card that answers the first GENERATE AC with an AAC: declined Z1",
+            "4761739001010085",
+            declines_offline=True,
+        ),
+        CardProfile(
             "chinese",
             "chip, online PIN, prompts in Simplified Chinese (5F2D zh)",
             "6212345678901232",

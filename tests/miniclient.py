@@ -47,7 +47,9 @@ class MiniClient:
     def send_raw(self, data: bytes) -> None:
         self.serial.write(data)
 
-    def request(self, message: Message, until: type | tuple[type, ...], timeout: float = 15.0) -> list[Message]:
+    def request(
+        self, message: Message, until: type | tuple[type, ...], timeout: float = 15.0
+    ) -> list[Message]:
         """Send ``message``; everything received until an ``until`` or an Error arrives."""
         self.received = []
         self.link.send(message, time.monotonic())
@@ -68,7 +70,11 @@ def start_terminal(*args: str) -> tuple[subprocess.Popen[str], str]:
     """``possim terminal`` as a subprocess; returns it and the port it announced."""
     process = subprocess.Popen(
         [sys.executable, "-m", "driver.cli", "terminal", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert process.stdout is not None
     port = process.stdout.readline().strip()

@@ -1,0 +1,484 @@
+"""The terminal core in memory (real SQLite in memory, the shipped test keys): outcomes,
+journal rules, idempotency, cancel, bad input, faults, recovery, and every transition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from firmware_sim.authorizer import BuiltInAuthorizer
+from firmware_sim.cardholder import AutoCardholder, drain
+from firmware_sim.cards import CATALOGUE
+from firmware_sim.core import InProcessReader, TerminalCore
+from firmware_sim.journal import Journal
+from firmware_sim.states import TRANSITIONS, TerminalState
+from firmware_sim.testing import make_core, test_store
+from keys import EncryptedPinBlock, Pin
+from keys.errors import DukptExhaustedError
+from protocols.apdu import CommandApdu, Ins, ResponseApdu
+from protocols.codes import (
+    CancelOutcome,
+    EntryMode,
+    PinBlockFormat,
+    PinEntry,
+    PromptId,
+    TransactionKind,
+    TransactionStatus,
+)
+from protocols.errors import ErrorCode, RemoteProtocolError
+from protocols.messages import (
+    CancelRequest,
+    CancelResponse,
+    Error,
+    InfoRequest,
+    InfoResponse,
+    LastResultRequest,
+    LookupRequest,
+    Message,
+    PinBlockRequest,
+    PinBlockResponse,
+    Prompt,
+    Receipt,
+    RefundRequest,
+    SaleRequest,
+    SettlementRequest,
+    SettlementResponse,
+    SimAccepted,
+    SimEnterPin,
+    SimPresentCard,
+    SimRemoveCard,
+    TransactionResult,
+)
+
+NOW = 1_764_000_000.0
+S = TerminalState
+SEEN: set[tuple[str, str, str]] = set()  # every transition any test here took
+
+
+class Terminal:
+    """A core with an automatic cardholder (or none), collecting what it sends."""
+
+    def __init__(
+        self,
+        card: str | None = "default",
+        core: TerminalCore | None = None,
+        mode: EntryMode = EntryMode.CHIP,
+    ) -> None:
+        self.core = core or make_core()
+        self.cardholder = AutoCardholder(card, mode) if card else None
+
+    def send(self, message: Message) -> list[Message]:
+        self.core.handle_message(message, NOW)
+        return self.drain()
+
+    def drain(self) -> list[Message]:
+        out = drain(self.core, self.cardholder, NOW)
+        SEEN.update(self.core.history)
+        return out
+
+    def act(self, action: Callable[[TerminalCore], None]) -> list[Message]:
+        action(self.core)
+        return self.drain()
+
+
+def only(messages: list[Message], kind: type) -> Any:
+    found = [m for m in messages if isinstance(m, kind)]
+    assert len(found) == 1, messages
+    return found[0]
+
+
+def sale(
+    terminal: Terminal, txn_id: str, amount: int = 1234, currency: str = "EUR"
+) -> TransactionResult:
+    result: TransactionResult = only(
+        terminal.send(SaleRequest(txn_id, amount, currency)), TransactionResult
+    )
+    assert terminal.core.state is S.IDLE
+    return result
+
+
+@pytest.mark.parametrize(
+    ("card", "status", "code"),
+    [
+        ("default", TransactionStatus.APPROVED, "00"),
+        ("offline-pin", TransactionStatus.APPROVED, "00"),
+        ("wrong-pin", TransactionStatus.DECLINED, "75"),
+        ("pin-blocked", TransactionStatus.DECLINED, "75"),
+        ("expired", TransactionStatus.DECLINED, "54"),
+        ("magstripe-only", TransactionStatus.APPROVED, "00"),
+        ("no-cvm", TransactionStatus.APPROVED, "00"),
+        ("declines-offline", TransactionStatus.DECLINED, "Z1"),
+        ("chinese", TransactionStatus.APPROVED, "00"),
+    ],
+)
+def test_every_catalogue_card(card: str, status: TransactionStatus, code: str) -> None:
+    terminal = Terminal(card)
+    result = sale(terminal, "T1")
+    assert (result.status, result.response_code) == (status, code)
+    profile = CATALOGUE[card]
+    assert result.masked_pan == profile.pan[:6] + "*" * (len(profile.pan) - 10) + profile.pan[-4:]
+    assert bool(result.auth_code) == (status is TransactionStatus.APPROVED)
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"), [(1251, "51"), (1205, "05"), (1291, "91"), (1299, "00")]
+)
+def test_amount_outcomes(amount: int, code: str) -> None:
+    result = sale(Terminal(), "T1", amount)
+    assert result.response_code == code
+    assert (result.status is TransactionStatus.APPROVED) == (code == "00")
+
+
+def test_magstripe_decline_comes_from_the_issuer() -> None:
+    result = sale(Terminal("magstripe-only"), "T1", 1205)
+    assert (result.status, result.response_code, result.entry_mode) == (
+        TransactionStatus.DECLINED,
+        "05",
+        EntryMode.SWIPE,
+    )
+
+
+def test_currency_exponents_reach_the_receipt() -> None:
+    terminal = Terminal()
+    for txn_id, amount, currency, shown in (
+        ("J", 1234, "JPY", "JPY 1234"),
+        ("K", 1234, "KWD", "KWD 1.234"),
+    ):
+        out = terminal.send(SaleRequest(txn_id, amount, currency))
+        assert shown in only(out, Receipt).lines
+
+
+def test_swiping_a_chip_card_asks_for_the_chip() -> None:
+    terminal = Terminal("default", mode=EntryMode.SWIPE)
+    out = terminal.send(SaleRequest("T1", 1234, "EUR"))
+    prompts = [m.prompt_id for m in out if isinstance(m, Prompt)]
+    assert PromptId.USE_CHIP_READER in prompts
+    assert only(out, TransactionResult).entry_mode is EntryMode.CHIP
+
+
+def test_chinese_card_prompts_in_chinese() -> None:
+    out = Terminal("chinese").send(SaleRequest("T1", 1234, "EUR"))
+    pin_prompt = next(m for m in out if isinstance(m, Prompt) and m.prompt_id is PromptId.ENTER_PIN)
+    assert (pin_prompt.language, pin_prompt.text) == ("zh", "请输入密码")
+
+
+def test_wrong_pin_counts_down_the_card_try_counter() -> None:
+    terminal = Terminal("wrong-pin")
+    out = terminal.send(SaleRequest("T1", 1234, "EUR"))
+    prompts = [m.prompt_id for m in out if isinstance(m, Prompt)]
+    assert prompts.count(PromptId.INCORRECT_PIN) == 2 and PromptId.LAST_PIN_TRY in prompts
+    card = terminal.core.wallet["wrong-pin"]
+    assert card.pin_tries == 0
+    response = ResponseApdu.decode(
+        card.execute(CommandApdu(0x80, Ins.GET_DATA, 0x9F, 0x17, le=0).encode())
+    )
+    assert response.data.hex().upper() == "9F170100"
+
+
+def test_idempotent_sale_returns_the_stored_outcome_and_never_authorizes_twice() -> None:
+    terminal = Terminal()
+    first = sale(terminal, "T1")
+    commits = terminal.core.journal.commits
+    again = terminal.send(SaleRequest("T1", 1234, "EUR"))
+    assert only(again, TransactionResult) == first
+    assert not any(isinstance(m, Prompt) for m in again)
+    assert terminal.core.journal.commits == commits
+    authorizer = terminal.core.authorizer
+    assert isinstance(authorizer, BuiltInAuthorizer) and len(authorizer.ledger()) == 1
+    reused = only(terminal.send(SaleRequest("T1", 999, "EUR")), Error)
+    assert reused.code is ErrorCode.TRANSACTION_ID_REUSED
+
+
+def test_refund_rules() -> None:
+    terminal = Terminal()
+    original = sale(terminal, "S1", 1000)
+    ref = original.reference
+    part = only(terminal.send(RefundRequest("R1", 600, "EUR", ref)), TransactionResult)
+    assert (part.kind, part.status, part.original_reference) == (
+        TransactionKind.REFUND,
+        TransactionStatus.APPROVED,
+        ref,
+    )
+    for request, code in (
+        (RefundRequest("R2", 401, "EUR", ref), ErrorCode.REFUND_EXCEEDS_SALE),
+        (RefundRequest("R3", 100, "USD", ref), ErrorCode.CURRENCY_MISMATCH),
+        (RefundRequest("R4", 100, "EUR", "999999999999"), ErrorCode.ORIGINAL_NOT_FOUND),
+    ):
+        assert only(terminal.send(request), Error).code is code
+        assert terminal.core.state is S.IDLE
+    rest = only(terminal.send(RefundRequest("R5", 400, "EUR", ref)), TransactionResult)
+    assert rest.status is TransactionStatus.APPROVED
+    declined = sale(terminal, "S2", 1251)
+    error = only(terminal.send(RefundRequest("R6", 100, "EUR", declined.reference)), Error)
+    assert error.code is ErrorCode.ORIGINAL_NOT_APPROVED
+
+
+def test_last_lookup_and_settlement() -> None:
+    terminal = Terminal()
+    assert only(terminal.send(LastResultRequest()), Error).code is ErrorCode.NO_TRANSACTION
+    first = sale(terminal, "S1", 1000)
+    sale(terminal, "S2", 2051)
+    only(terminal.send(RefundRequest("R1", 300, "EUR", first.reference)), TransactionResult)
+    sale(terminal, "S3", 500, "JPY")
+    assert only(terminal.send(LastResultRequest()), TransactionResult).client_transaction_id == "S3"
+    looked_up = terminal.send(LookupRequest("S1"))
+    assert only(looked_up, TransactionResult) == first and only(looked_up, Receipt)
+    assert only(terminal.send(LookupRequest("nope")), Error).code is ErrorCode.UNKNOWN_TRANSACTION
+    settlement = only(terminal.send(SettlementRequest()), SettlementResponse)
+    totals = {t.currency: t for t in settlement.totals}
+    assert (totals["EUR"].sale_count, totals["EUR"].sale_total) == (1, 1000)
+    assert (totals["EUR"].refund_count, totals["EUR"].refund_total) == (1, 300)
+    assert (totals["JPY"].sale_count, totals["JPY"].sale_total) == (1, 500)
+    next_batch = only(terminal.send(SettlementRequest()), SettlementResponse)
+    assert next_batch.batch_number == settlement.batch_number + 1 and next_batch.totals == ()
+
+
+def test_cancel_in_every_waiting_state_returns_to_idle_cancelled() -> None:
+    terminal = Terminal(card=None)  # nobody answers: the terminal waits
+    out = terminal.send(SaleRequest("T1", 1234, "EUR"))
+    assert terminal.core.state is S.WAITING_FOR_CARD
+    assert only(terminal.send(SaleRequest("T2", 1, "EUR")), Error).code is ErrorCode.BUSY
+    out = terminal.send(CancelRequest())
+    assert only(out, CancelResponse).outcome is CancelOutcome.CANCELLED
+    assert only(out, TransactionResult).status is TransactionStatus.CANCELLED
+    assert terminal.core.state is S.IDLE
+    assert (
+        only(terminal.send(CancelRequest()), CancelResponse).outcome
+        is CancelOutcome.NOTHING_RUNNING
+    )
+    # waiting for the PIN (online, then offline), then at the PIN pad
+    for card, txn_id in (("default", "T3"), ("offline-pin", "T4")):
+        terminal.send(SaleRequest(txn_id, 1234, "EUR"))
+        out = terminal.send(SimPresentCard(card, EntryMode.CHIP))
+        assert terminal.core.state in (S.ONLINE_PIN, S.OFFLINE_PIN)
+        out = terminal.act(lambda core: core.press_cancel(NOW))
+        assert only(out, TransactionResult).status is TransactionStatus.CANCELLED
+    terminal.send(PinBlockRequest("4012345678909", PinBlockFormat.ISO_0))
+    assert terminal.core.state is S.PIN_ENTRY
+    out = terminal.send(CancelRequest())
+    assert only(out, CancelResponse).outcome is CancelOutcome.CANCELLED
+    assert terminal.core.state is S.IDLE
+
+
+def test_waiting_too_long_for_a_card_cancels() -> None:
+    terminal = Terminal(card=None)
+    terminal.send(SaleRequest("T1", 1234, "EUR"))
+    deadline = terminal.core.next_deadline()
+    assert deadline is not None
+    terminal.core.tick(deadline)
+    assert only(terminal.drain(), TransactionResult).status is TransactionStatus.CANCELLED
+
+
+def test_simulation_control_drives_a_sale_step_by_step() -> None:
+    terminal = Terminal(card=None)
+    terminal.send(SaleRequest("T1", 1234, "EUR"))
+    assert only(terminal.send(SimPresentCard("default", EntryMode.CHIP)), SimAccepted)
+    out = terminal.send(SimEnterPin(PinEntry.CORRECT))
+    assert only(out, TransactionResult).status is TransactionStatus.APPROVED
+    assert terminal.core.state is S.CARD_REMOVAL
+    assert only(terminal.send(SaleRequest("T2", 1, "EUR")), Error).code is ErrorCode.BUSY
+    assert only(terminal.send(CancelRequest()), CancelResponse).outcome is CancelOutcome.TOO_LATE
+    terminal.send(SimRemoveCard())
+    assert terminal.core.state is S.IDLE
+    # a wrong online PIN is the issuer's decline
+    terminal.send(SaleRequest("T3", 1234, "EUR"))
+    terminal.send(SimPresentCard("default", EntryMode.CHIP))
+    out = terminal.send(SimEnterPin(PinEntry.WRONG))
+    assert only(out, TransactionResult).response_code == "55"
+    terminal.send(SimRemoveCard())
+    # bypassing PIN entry is not allowed by the card's CVM list
+    terminal.send(SaleRequest("T4", 1234, "EUR"))
+    terminal.send(SimPresentCard("default", EntryMode.CHIP))
+    assert (
+        only(terminal.send(SimEnterPin(PinEntry.BYPASS)), TransactionResult).response_code == "55"
+    )
+
+
+def test_bad_input_gets_its_code_and_the_terminal_stays_idle() -> None:
+    terminal = Terminal(card=None)
+    assert (
+        only(terminal.send(SimEnterPin(PinEntry.CORRECT)), Error).code is ErrorCode.NOT_ALLOWED_NOW
+    )
+    assert (
+        only(terminal.send(SimPresentCard("no-such-card", EntryMode.CHIP)), Error).code
+        is ErrorCode.UNKNOWN_CARD
+    )
+    assert (
+        only(terminal.send(CancelResponse(CancelOutcome.CANCELLED)), Error).code
+        is ErrorCode.UNEXPECTED_MESSAGE
+    )
+    terminal.core.reject(
+        RemoteProtocolError("bad", error_code=ErrorCode.INVALID_AMOUNT, field="amount")
+    )
+    error = only(terminal.drain(), Error)
+    assert (error.code, error.field) == (ErrorCode.INVALID_AMOUNT, "amount")
+    assert terminal.core.state is S.IDLE
+    assert only(terminal.send(InfoRequest()), InfoResponse).protocol_version == 1
+
+
+def test_pin_block_command_gives_the_x9_24_vectors() -> None:
+    terminal = Terminal()
+    out = terminal.send(PinBlockRequest("4012345678909", PinBlockFormat.ISO_0))
+    block = only(out, PinBlockResponse)
+    assert (block.pin_block.hex().upper(), block.ksn.hex().upper()) == (
+        "1B9C1845EB993A7A",
+        "FFFF9876543210E00001",
+    )
+    aes = only(
+        terminal.send(PinBlockRequest("4111111111111111", PinBlockFormat.ISO_4)), PinBlockResponse
+    )
+    assert aes.ksn.hex().upper() == "123456789012345600000001"
+    verifier = test_store().pin_verifier()
+    assert verifier.matches(
+        EncryptedPinBlock(aes.format, aes.pin_block, aes.ksn), "4111111111111111", Pin("1234")
+    )
+
+
+class FaultyReader(InProcessReader):
+    def __init__(self, reader: InProcessReader, fail_on: int, after: int = 0) -> None:
+        super().__init__(reader.card)
+        self.fail_on, self.after = fail_on, after
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if apdu[1] == self.fail_on:
+            if self.after == 0:
+                raise OSError("the card was pulled out")
+            self.after -= 1
+        return super().transmit(apdu)
+
+
+class Failing:
+    """Wraps an object; the named method raises."""
+
+    def __init__(self, inner: object, method: str, error: Exception) -> None:
+        self._inner, self._method, self._error = inner, method, error
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._method:
+
+            def fail(*args: object, **kwargs: object) -> None:
+                raise self._error
+
+            return fail
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize(
+    ("card", "ins", "after", "failing_state"),
+    [
+        ("default", Ins.SELECT, 0, S.APPLICATION_SELECTION),
+        ("default", Ins.GET_PROCESSING_OPTIONS, 0, S.READING_APPLICATION_DATA),
+        ("offline-pin", Ins.VERIFY, 0, S.OFFLINE_PIN),
+        ("default", Ins.GENERATE_AC, 0, S.TERMINAL_RISK_MANAGEMENT),
+        ("default", Ins.GENERATE_AC, 1, S.COMPLETION),
+    ],
+)
+def test_a_card_fault_in_any_state_ends_in_error_then_idle(
+    card: str, ins: int, after: int, failing_state: S
+) -> None:
+    terminal = Terminal(card)
+    core = terminal.core
+    original = core._enter_card_read
+
+    def card_read_with_fault() -> None:
+        assert core.txn is not None
+        core.txn.entry_mode = EntryMode.CHIP
+        virtual = core.wallet.setdefault(
+            card, __import__("firmware_sim.cards").cards.VirtualCard(CATALOGUE[card], test_store())
+        )
+        core.txn.reader = FaultyReader(InProcessReader(virtual), ins, after)
+        core.txn.reader.power_on()
+        core._fire("chip_read")
+
+    core._on_enter[S.CARD_READ] = card_read_with_fault
+    out = terminal.send(SaleRequest("T1", 1234, "EUR"))
+    core._on_enter[S.CARD_READ] = original
+    assert ("fail", failing_state.name, S.ERROR.name) in set(core.history)
+    error = only(out, Error)
+    assert error.code is ErrorCode.INTERNAL_ERROR and "pulled out" in error.text
+    assert core.state is S.IDLE
+    entry = core.journal.lookup("T1")
+    assert entry is not None and entry.status is TransactionStatus.FAILED
+    if failing_state is S.COMPLETION:  # the issuer had approved: reversed
+        authorizer = core.authorizer
+        assert isinstance(authorizer, BuiltInAuthorizer)
+        assert authorizer.ledger()[0][3] == "reversed" and entry.state == "reversed"
+    assert only(terminal.send(InfoRequest()), InfoResponse)
+
+
+def test_other_faults_card_read_pin_pad_authorizer_journal() -> None:
+    # the card reader itself
+    terminal = Terminal()
+    terminal.core.wallet["default"] = Failing(  # type: ignore[assignment]
+        terminal.core.wallet.get("default")
+        or __import__("firmware_sim.cards").cards.VirtualCard(CATALOGUE["default"], test_store()),
+        "power_on",
+        OSError("reader unplugged"),
+    )
+    assert (
+        only(terminal.send(SaleRequest("A", 1234, "EUR")), Error).code is ErrorCode.INTERNAL_ERROR
+    )
+    # an exhausted PIN pad: online PIN and the PIN-block command
+    terminal = Terminal()
+    terminal.core._pin_pad = Failing(
+        terminal.core._pin_pad, "encrypt", DukptExhaustedError("spent")
+    )  # type: ignore[assignment]
+    assert only(terminal.send(SaleRequest("B", 1234, "EUR")), Error).code is ErrorCode.KEY_ERROR
+    assert (
+        only(terminal.send(PinBlockRequest("4012345678909", PinBlockFormat.ISO_0)), Error).code
+        is ErrorCode.KEY_ERROR
+    )
+    # the authorizer, then the journal at completion
+    terminal = Terminal("magstripe-only")
+    terminal.core.authorizer = Failing(
+        terminal.core.authorizer, "authorize", ConnectionError("host down")
+    )  # type: ignore[assignment]
+    assert (
+        only(terminal.send(SaleRequest("C", 1234, "EUR")), Error).code is ErrorCode.INTERNAL_ERROR
+    )
+    terminal = Terminal("magstripe-only")
+    terminal.core.journal = Failing(
+        terminal.core.journal, "record_completion", OSError("disk full")
+    )  # type: ignore[assignment]
+    assert (
+        only(terminal.send(SaleRequest("D", 1234, "EUR")), Error).code is ErrorCode.INTERNAL_ERROR
+    )
+    assert terminal.core.state is S.IDLE
+    for t in (terminal,):
+        SEEN.update(t.core.history)
+
+
+def test_recovery_reverses_an_authorization_without_completion() -> None:
+    journal, store = Journal(), test_store()
+    authorizer = BuiltInAuthorizer(store)
+    first = TerminalCore(journal=journal, authorizer=authorizer, store=store)
+    first.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
+    first.journal.record_reversal = Failing(
+        journal, "record_reversal", OSError("power cut")
+    ).record_reversal  # type: ignore[method-assign]
+    first.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    terminal = Terminal("magstripe-only", core=first)
+    terminal.send(SaleRequest("T1", 1234, "EUR"))
+    assert journal.unfinished() and authorizer.ledger()[0][3] == "authorized"
+    restarted = Terminal(
+        "magstripe-only", core=TerminalCore(journal=journal, authorizer=authorizer, store=store)
+    )
+    assert not journal.unfinished()
+    assert authorizer.ledger()[0][3] == "reversed"
+    out = restarted.send(LastResultRequest())
+    result = only(out, TransactionResult)
+    assert (result.status, result.response_code) == (TransactionStatus.FAILED, "96")
+    assert "REVERSED - NOT CHARGED" in only(out, Receipt).lines
+
+
+def test_every_state_reached_and_every_transition_taken() -> None:
+    expected = set()
+    for row in TRANSITIONS:
+        sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
+        for source in sources:  # type: ignore[union-attr]
+            expected.add((str(row["trigger"]), source.name, row["dest"].name))  # type: ignore[attr-defined]
+    missing = expected - SEEN
+    assert not missing, sorted(missing)
+    assert {b for _, _, b in SEEN} >= {s.name for s in TerminalState}
