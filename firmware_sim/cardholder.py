@@ -29,10 +29,13 @@ class AutoCardholder:
         self.card = card
         self.entry_mode = entry_mode
         self._presentations = 0
+        self._swipe_next = False
 
     def react(self, core: TerminalCore, prompt: Prompt, now: float) -> None:
         state = core.state
-        if prompt.prompt_id is PromptId.INSERT_CARD and state is TerminalState.WAITING_FOR_CARD:
+        if prompt.prompt_id is PromptId.USE_MAG_STRIPE:
+            self._swipe_next = True
+        elif prompt.prompt_id is PromptId.INSERT_CARD and state is TerminalState.WAITING_FOR_CARD:
             self._present(core, now)
         elif prompt.prompt_id is PromptId.ENTER_PIN and state in (
             TerminalState.OFFLINE_PIN,
@@ -52,12 +55,15 @@ class AutoCardholder:
         mode = self.entry_mode
         if self._presentations > 1 and EntryMode.CHIP in profile.interfaces:
             mode = EntryMode.CHIP  # told to use the chip reader
+        if self._swipe_next:
+            mode = EntryMode.SWIPE
         if mode not in profile.interfaces:
             mode = next(iter(sorted(profile.interfaces)))
         core.present_card(self.card, mode, now)
 
     def transaction_over(self) -> None:
         self._presentations = 0
+        self._swipe_next = False
 
 
 def drain(core: TerminalCore, cardholder: AutoCardholder | None, now: float) -> list[Message]:

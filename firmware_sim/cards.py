@@ -71,6 +71,7 @@ class CardProfile:
     pan_sequence: str = "01"
     cardholder_name: str = "POSSIM/TEST CARD"
     declines_offline: bool = False
+    chip_broken: bool = False
 
     @property
     def service_code(self) -> str:
@@ -130,6 +131,12 @@ CATALOGUE: dict[str, CardProfile] = {
             declines_offline=True,
         ),
         CardProfile(
+            "broken-chip",
+            "the chip does not answer: the terminal falls back to the stripe",
+            "4761739001010093",
+            chip_broken=True,
+        ),
+        CardProfile(
             "chinese",
             "chip, online PIN, prompts in Simplified Chinese (5F2D zh)",
             "6212345678901232",
@@ -171,6 +178,8 @@ class VirtualCard:
         return bytes.fromhex("3B6800000073C84013009000")
 
     def execute(self, raw: bytes) -> bytes:
+        if self.profile.chip_broken:
+            return ResponseApdu(b"", 0x6F00).encode()  # no precise diagnosis
         try:
             apdu = CommandApdu.decode(raw)
         except Exception:

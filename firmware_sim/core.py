@@ -137,6 +137,7 @@ class Transaction:
     auth_code: str = ""
     status: TransactionStatus | None = None
     language: str = "en"
+    fallback: bool = False  # the chip failed: the stripe of a chip card is accepted
 
     @property
     def pan(self) -> str:
@@ -164,7 +165,7 @@ class TerminalCore:
         self.journal = journal
         self.authorizer = authorizer
         self._store = store or KeyStore.load()
-        self._pin_pad: PinPad = self._store.pin_pad()
+        self._pin_pad: PinPad = self._store.pin_pad(*journal.pin_pad_counters())
         self.catalogue = catalogue or CATALOGUE
         self.language = language if language in LANGUAGES else "en"
         self.serial_number = serial_number
@@ -502,8 +503,6 @@ class TerminalCore:
         assert txn is not None and txn.card is not None
         self._deadline = None
         card = txn.card
-        if card.language in LANGUAGES:
-            txn.language = card.language
         if txn.entry_mode is EntryMode.CHIP:
             virtual = self.wallet.setdefault(card.name, VirtualCard(card, self._store))
             txn.reader = InProcessReader(virtual)
@@ -511,7 +510,7 @@ class TerminalCore:
             self._fire("chip_read")
         elif txn.entry_mode is EntryMode.SWIPE:
             txn.track2 = card.track2
-            if txn.track2.chip_card:
+            if txn.track2.chip_card and not txn.fallback:
                 self._prompt(PromptId.USE_CHIP_READER)  # a chip card must use its chip
                 self._fire("use_chip")
             else:
@@ -526,9 +525,17 @@ class TerminalCore:
         return response
 
     def _enter_application_selection(self) -> None:
+        assert self.txn is not None
         select_pse = self._apdu(CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, PSE, le=0))
+        if select_pse.sw & 0xFF00 == 0x6F00:
+            # the chip does not work: fall back to the stripe (EMV Book 4 11.1)
+            self.txn.fallback = True
+            self._prompt(PromptId.USE_MAG_STRIPE)
+            self._fire("chip_failed")
+            return
         if not select_pse.ok:
             raise CardFailure("no payment system environment")
+        self._take_language(flatten(decode_tlv(select_pse.data)))
         directory = self._apdu(CommandApdu(0x00, Ins.READ_RECORD, 0x01, 0x0C, le=0))
         aid = flatten(decode_tlv(directory.data)).get(0x4F)
         if not directory.ok or aid is None:
@@ -536,9 +543,18 @@ class TerminalCore:
         select = self._apdu(CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, aid, le=0))
         if not select.ok:
             raise CardFailure("the application cannot be selected")
-        assert self.txn is not None
         self.txn.tags.update(flatten(decode_tlv(select.data)))
+        self._take_language(self.txn.tags)
         self._fire("application_selected")
+
+    def _take_language(self, tags: dict[int, bytes]) -> None:
+        """The card's language preference (tag 5F2D), if this terminal speaks it."""
+        assert self.txn is not None
+        preferences = tags.get(0x5F2D, b"").decode("ascii", "replace")
+        for i in range(0, len(preferences) - 1, 2):
+            if preferences[i : i + 2] in LANGUAGES:
+                self.txn.language = preferences[i : i + 2]
+                return
 
     def _terminal_data(self) -> dict[int, bytes]:
         txn = self.txn
@@ -633,6 +649,7 @@ class TerminalCore:
                 self._fire("cancel")
                 return
             self._encrypted = self._pin_pad.encrypt(pin, request.pan, request.format)
+            self.journal.save_pin_pad_counters(self._pin_pad.counters)
             self._fire("pin_typed")
             return
         txn = self.txn
@@ -702,6 +719,7 @@ class TerminalCore:
             mask_pan(pan),
             txn.entry_mode,
             int(self._now),
+            self._pin_pad.counters if txn.pin_block is not None else None,
         )
         expiry = txn.track2.expiry if txn.track2 else txn.card.expiry
         when = datetime.fromtimestamp(self._now, timezone.utc)

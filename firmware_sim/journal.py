@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS transactions (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('batch', 1);
+INSERT OR IGNORE INTO meta VALUES ('tdes_counter', 1);
+INSERT OR IGNORE INTO meta VALUES ('aes_counter', 1);
 """
 
 _COLUMNS = (
@@ -208,6 +210,26 @@ class Journal:
 
     # --- steps ---------------------------------------------------------------------------
 
+    def pin_pad_counters(self) -> tuple[int, int]:
+        """The PIN pad's next TDES and AES DUKPT counters."""
+        rows = dict(
+            self._db.execute(
+                "SELECT key, value FROM meta WHERE key IN ('tdes_counter', 'aes_counter')"
+            ).fetchall()
+        )
+        return int(rows["tdes_counter"]), int(rows["aes_counter"])
+
+    def _set_counters(self, counters: tuple[int, int]) -> None:
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'tdes_counter'", (counters[0],))
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'aes_counter'", (counters[1],))
+
+    def save_pin_pad_counters(self, counters: tuple[int, int]) -> None:
+        """Commit the PIN pad's counters before a PIN block leaves the terminal."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._set_counters(counters)
+        self._db.execute("COMMIT")
+        self.commits += 1
+
     def record_authorizing(
         self,
         client_transaction_id: str,
@@ -218,23 +240,33 @@ class Journal:
         masked_pan: str,
         entry_mode: EntryMode,
         time: int,
+        pin_pad_counters: tuple[int, int] | None = None,
     ) -> str:
-        """Commit that the authorizer is about to be asked; the transaction's reference."""
-        cursor = self._db.execute(
-            "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
-            " original_reference, state, masked_pan, entry_mode, time)"
-            " VALUES (?, ?, ?, ?, ?, 'authorizing', ?, ?, ?)",
-            (
-                client_transaction_id,
-                int(kind),
-                amount,
-                currency,
-                original_reference,
-                masked_pan,
-                int(entry_mode),
-                time,
-            ),
-        )
+        """Commit that the authorizer is about to be asked (with the PIN pad's counters, in
+        the same commit, when a PIN block goes along); the transaction's reference."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if pin_pad_counters is not None:
+                self._set_counters(pin_pad_counters)
+            cursor = self._db.execute(
+                "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
+                " original_reference, state, masked_pan, entry_mode, time)"
+                " VALUES (?, ?, ?, ?, ?, 'authorizing', ?, ?, ?)",
+                (
+                    client_transaction_id,
+                    int(kind),
+                    amount,
+                    currency,
+                    original_reference,
+                    masked_pan,
+                    int(entry_mode),
+                    time,
+                ),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         self.commits += 1
         return f"{cursor.lastrowid:012d}"
 

@@ -26,6 +26,7 @@ _TEXTS: dict[PromptId, tuple[str, str]] = {
     PromptId.PROCESSING_ERROR: ("PROCESSING ERROR", "处理错误"),
     PromptId.REMOVE_CARD: ("REMOVE CARD", "请取卡"),
     PromptId.USE_CHIP_READER: ("USE CHIP READER", "请使用芯片"),
+    PromptId.USE_MAG_STRIPE: ("USE MAG STRIPE", "请刷卡"),
     PromptId.AUTHORISING: ("AUTHORISING", "授权中"),
     PromptId.LAST_PIN_TRY: ("LAST PIN TRY", "最后一次密码输入"),
     PromptId.CANCELLED: ("CANCELLED", "交易已取消"),

@@ -76,6 +76,7 @@ TRANSITIONS: list[dict[str, object]] = [
     {"trigger": "card_presented", "source": S.WAITING_FOR_CARD, "dest": S.CARD_READ},
     {"trigger": "use_chip", "source": S.CARD_READ, "dest": S.WAITING_FOR_CARD},
     {"trigger": "chip_read", "source": S.CARD_READ, "dest": S.APPLICATION_SELECTION},
+    {"trigger": "chip_failed", "source": S.APPLICATION_SELECTION, "dest": S.WAITING_FOR_CARD},
     {"trigger": "stripe_read", "source": S.CARD_READ, "dest": S.CARDHOLDER_VERIFICATION},
     {
         "trigger": "application_selected",

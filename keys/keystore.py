@@ -109,16 +109,19 @@ class KeyStore:
     def __repr__(self) -> str:
         return f"KeyStore({', '.join(self._keys)})"
 
-    def pin_pad(self) -> PinPad:
-        """The terminal's PIN pad: a TDES and an AES DUKPT originating device."""
+    def pin_pad(self, tdes_counter: int = 1, aes_counter: int = 1) -> PinPad:
+        """The terminal's PIN pad: a TDES and an AES DUKPT originating device, moved on to
+        the given next counters (those the journal kept) so that no KSN is used twice."""
         tdes = self["tdes-dukpt-ipek"]
         aes = self["aes-dukpt-ik"]
         ksn = bytes.fromhex(_block(tdes, "KS"))
         ikid = bytes.fromhex(_block(aes, "IK"))
-        return PinPad(
+        pad = PinPad(
             TdesDukptDevice(tdes._for(Operation.DERIVE_KEYS), ksn),
             AesDukptDevice(aes._for(Operation.DERIVE_KEYS), ikid),
         )
+        pad._advance(tdes_counter, aes_counter)
+        return pad
 
     def card_keys(self, pan: str, pan_sequence: str) -> CardKeys:
         """Personalise a card: its ICC master key from the issuer master key (EMV A1.4)."""
@@ -162,6 +165,18 @@ class PinPad:
 
     def __repr__(self) -> str:
         return f"PinPad(tdes_ksn={self._tdes.ksn.hex().upper()}, aes_ksn={self._aes.ksn.hex().upper()})"
+
+    @property
+    def counters(self) -> tuple[int, int]:
+        """The next TDES and AES DUKPT counters: what to keep across a restart."""
+        return self._tdes.counter, self._aes.counter
+
+    def _advance(self, tdes_counter: int, aes_counter: int) -> None:
+        # Each used key is derived and forgotten, as if the transactions had happened.
+        while self._tdes.counter < tdes_counter:
+            self._tdes.next_key(KeyVariant.PIN)
+        while self._aes.counter < aes_counter:
+            self._aes.next_key(KeyUsage.PIN_ENCRYPTION)
 
     def encrypt(self, pin: Pin, pan: str, block_format: PinBlockFormat) -> EncryptedPinBlock:
         if block_format is PinBlockFormat.ISO_0:

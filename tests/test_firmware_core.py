@@ -110,6 +110,7 @@ def sale(
         ("magstripe-only", TransactionStatus.APPROVED, "00"),
         ("no-cvm", TransactionStatus.APPROVED, "00"),
         ("declines-offline", TransactionStatus.DECLINED, "Z1"),
+        ("broken-chip", TransactionStatus.APPROVED, "00"),
         ("chinese", TransactionStatus.APPROVED, "00"),
     ],
 )
@@ -156,6 +157,28 @@ def test_swiping_a_chip_card_asks_for_the_chip() -> None:
     prompts = [m.prompt_id for m in out if isinstance(m, Prompt)]
     assert PromptId.USE_CHIP_READER in prompts
     assert only(out, TransactionResult).entry_mode is EntryMode.CHIP
+
+
+def test_a_dead_chip_falls_back_to_the_stripe() -> None:
+    out = Terminal("broken-chip").send(SaleRequest("T1", 1234, "EUR"))
+    assert PromptId.USE_MAG_STRIPE in [m.prompt_id for m in out if isinstance(m, Prompt)]
+    assert only(out, TransactionResult).entry_mode is EntryMode.SWIPE
+
+
+def test_pin_pad_counters_survive_a_restart() -> None:
+    journal = Journal()
+    first = Terminal(core=make_core(journal))
+    only(first.send(PinBlockRequest("4012345678909", PinBlockFormat.ISO_0)), PinBlockResponse)
+    sale(first, "T1")  # online PIN: counter 2, kept with the authorization
+    again = Terminal(core=make_core(journal))  # a restart on the same journal
+    block = only(
+        again.send(PinBlockRequest("4012345678909", PinBlockFormat.ISO_0)), PinBlockResponse
+    )
+    # ANSI X9.24-1-2009 Annex A, counter 3: no KSN is ever used twice
+    assert (block.ksn.hex().upper(), block.pin_block.hex().upper()) == (
+        "FFFF9876543210E00003",
+        "18DC07B94797B466",
+    )
 
 
 def test_chinese_card_prompts_in_chinese() -> None:
