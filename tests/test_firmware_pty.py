@@ -194,3 +194,26 @@ def test_cli_cards_and_bad_terminal_arguments() -> None:
         assert bad.returncode == 2, args
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert "98x" not in bad.stderr  # a rejected PIN is not echoed
+
+
+def test_cardholder_typing_at_the_keyboard() -> None:
+    process, port = start_terminal("--port", "pty", "--cardholder", "manual")
+    assert process.stdin is not None
+    try:
+        client = MiniClient(port)
+        client.link.send(SaleRequest("T1", 1234, "EUR"), time.monotonic())
+        client.pump(0.3)
+        process.stdin.write("card offline-pin chip\n")
+        process.stdin.flush()
+        client.pump(0.3)
+        process.stdin.write("pin 1234\n")
+        process.stdin.flush()
+        result = result_of(client.wait_for(TransactionResult))
+        assert result.status is TransactionStatus.APPROVED
+        process.stdin.write("remove\n")
+        process.stdin.flush()
+        assert isinstance(client.request(InfoRequest(), InfoResponse)[-1], InfoResponse)
+        client.close()
+    finally:
+        process.kill()
+        process.wait()
