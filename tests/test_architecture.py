@@ -55,6 +55,15 @@ def test_cores_import_no_io_thread_or_clock_module(package: str) -> None:
     assert offenders == {}
 
 
+FIRMWARE_CORE = ["core.py", "states.py", "cards.py", "prompts.py", "cardholder.py"]
+
+
+@pytest.mark.parametrize("module", FIRMWARE_CORE)
+def test_the_firmware_core_does_no_io(module: str) -> None:
+    path = ROOT / "firmware_sim" / module
+    assert not imported_modules(path) & IO_MODULES
+
+
 @pytest.mark.parametrize("package", ["protocols", "keys"])
 def test_protocols_and_keys_import_neither_side(package: str) -> None:
     for path in sources(package):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from test_messages import BAD_PAYLOADS
 
 from firmware_sim.authorizer import BuiltInAuthorizer
 from firmware_sim.cardholder import AutoCardholder, drain
@@ -28,6 +29,8 @@ from protocols.codes import (
     TransactionStatus,
 )
 from protocols.errors import ErrorCode, RemoteProtocolError
+from protocols.frame import Frame, encode_frame
+from protocols.link import Link, MessageRejected
 from protocols.messages import (
     CancelRequest,
     CancelResponse,
@@ -357,6 +360,20 @@ def test_pin_block_command_gives_the_x9_24_vectors() -> None:
     assert verifier.matches(
         EncryptedPinBlock(aes.format, aes.pin_block, aes.ksn), "4111111111111111", Pin("1234")
     )
+
+
+@pytest.mark.parametrize(("message_type", "payload_hex", "code", "field"), BAD_PAYLOADS)
+def test_every_bad_input_on_the_wire_gets_its_code_and_idle(
+    message_type: int, payload_hex: str, code: ErrorCode, field: str | None
+) -> None:
+    terminal, link = Terminal(), Link()
+    link.receive_data(encode_frame(Frame(1, message_type, bytes.fromhex(payload_hex))), NOW)
+    (event,) = [e for e in link.events() if isinstance(e, MessageRejected)]
+    terminal.core.reject(event.error)
+    error = only(terminal.drain(), Error)
+    assert (error.code, error.field or None) == (code, field)
+    assert terminal.core.state is S.IDLE
+    assert only(terminal.send(InfoRequest()), InfoResponse)
 
 
 class FaultyReader(InProcessReader):
