@@ -11,16 +11,16 @@ from .authorizer import BuiltInAuthorizer
 from .core import TerminalCore
 from .journal import Journal
 
-__all__ = ["make_core", "test_store"]
+__all__ = ["make_core", "shipped_store"]
 
 
 @lru_cache(maxsize=1)
-def test_store() -> KeyStore:
+def shipped_store() -> KeyStore:
     return KeyStore.load()
 
 
 def make_core(journal: Journal | None = None, **options: object) -> TerminalCore:
-    store = test_store()
+    store = shipped_store()
     return TerminalCore(
         journal=journal or Journal(),
         authorizer=BuiltInAuthorizer(store),

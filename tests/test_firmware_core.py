@@ -15,7 +15,7 @@ from firmware_sim.cards import CATALOGUE
 from firmware_sim.core import InProcessReader, TerminalCore
 from firmware_sim.journal import Journal
 from firmware_sim.states import TRANSITIONS, TerminalState
-from firmware_sim.testing import make_core, test_store
+from firmware_sim.testing import make_core, shipped_store
 from keys import EncryptedPinBlock, Pin
 from keys.errors import DukptExhaustedError
 from protocols.apdu import CommandApdu, Ins, ResponseApdu
@@ -356,7 +356,7 @@ def test_pin_block_command_gives_the_x9_24_vectors() -> None:
         terminal.send(PinBlockRequest("4111111111111111", PinBlockFormat.ISO_4)), PinBlockResponse
     )
     assert aes.ksn.hex().upper() == "123456789012345600000001"
-    verifier = test_store().pin_verifier()
+    verifier = shipped_store().pin_verifier()
     assert verifier.matches(
         EncryptedPinBlock(aes.format, aes.pin_block, aes.ksn), "4111111111111111", Pin("1234")
     )
@@ -426,7 +426,8 @@ def test_a_card_fault_in_any_state_ends_in_error_then_idle(
         assert core.txn is not None
         core.txn.entry_mode = EntryMode.CHIP
         virtual = core.wallet.setdefault(
-            card, __import__("firmware_sim.cards").cards.VirtualCard(CATALOGUE[card], test_store())
+            card,
+            __import__("firmware_sim.cards").cards.VirtualCard(CATALOGUE[card], shipped_store()),
         )
         core.txn.reader = FaultyReader(InProcessReader(virtual), ins, after)
         core.txn.reader.power_on()
@@ -453,7 +454,9 @@ def test_other_faults_card_read_pin_pad_authorizer_journal() -> None:
     terminal = Terminal()
     terminal.core.wallet["default"] = Failing(  # type: ignore[assignment]
         terminal.core.wallet.get("default")
-        or __import__("firmware_sim.cards").cards.VirtualCard(CATALOGUE["default"], test_store()),
+        or __import__("firmware_sim.cards").cards.VirtualCard(
+            CATALOGUE["default"], shipped_store()
+        ),
         "power_on",
         OSError("reader unplugged"),
     )
@@ -491,7 +494,7 @@ def test_other_faults_card_read_pin_pad_authorizer_journal() -> None:
 
 
 def test_recovery_reverses_an_authorization_without_completion() -> None:
-    journal, store = Journal(), test_store()
+    journal, store = Journal(), shipped_store()
     authorizer = BuiltInAuthorizer(store)
     first = TerminalCore(journal=journal, authorizer=authorizer, store=store)
     first.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
