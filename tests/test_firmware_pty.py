@@ -217,3 +217,19 @@ def test_cardholder_typing_at_the_keyboard() -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_wire_accurate_pacing_at_9600_baud() -> None:
+    process, port = start_terminal("--port", "pty", "--baud", "9600", "--pace")
+    try:
+        client = MiniClient(port)
+        started = time.monotonic()
+        got = client.request(SaleRequest("T1", 1234, "EUR"), TransactionResult)
+        elapsed = time.monotonic() - started
+        sent_by_terminal = sum(len(m.SCHEMA.build(m._wire_values())) + 8 for m in got)
+        assert result_of(got).status is TransactionStatus.APPROVED
+        assert elapsed >= sent_by_terminal * 10 / 9600  # the payload bytes alone take this long
+        client.close()
+    finally:
+        process.kill()
+        process.wait()
