@@ -1,5 +1,44 @@
-"""The host driver library: ``Terminal`` (sync), ``AsyncTerminal``, typed results and errors,
-a testing helper, and the ``possim`` command line (:mod:`driver.cli`).
+"""The host driver library: :class:`Terminal` (sync), :class:`AsyncTerminal`, typed results
+and errors, a testing helper (:mod:`driver.testing`, the ``possim_terminal`` pytest fixture),
+and the ``possim`` command line (:mod:`driver.cli`).
 
-The client API arrives with the driver/ issue.
+    from driver import Terminal
+
+    with Terminal("/dev/pts/3") as terminal:
+        outcome = terminal.sale("12.34", "EUR")
 """
+
+from __future__ import annotations
+
+from protocols.codes import CancelOutcome, EntryMode, PinEntry, TransactionStatus
+
+from .aio import AsyncTerminal
+from .errors import (
+    InputRejected,
+    LineLost,
+    OutcomeUnknown,
+    ProtocolViolation,
+    TerminalError,
+    TerminalTimeout,
+)
+from .results import PinBlockResult, Settlement, TerminalInfo, TransactionOutcome
+from .terminal import Terminal
+
+__all__ = [
+    "AsyncTerminal",
+    "CancelOutcome",
+    "EntryMode",
+    "InputRejected",
+    "LineLost",
+    "OutcomeUnknown",
+    "PinBlockResult",
+    "PinEntry",
+    "ProtocolViolation",
+    "Settlement",
+    "Terminal",
+    "TerminalError",
+    "TerminalInfo",
+    "TerminalTimeout",
+    "TransactionOutcome",
+    "TransactionStatus",
+]

@@ -1,6 +1,10 @@
 """The ``possim`` command line of design.md.
 
-Commands whose parts are not built yet say so on one line of stderr and exit 2.
+Exit status: 0 when a payment command ran to an outcome (approved or declined) or another
+command succeeded; 1 when the transaction was cancelled or failed; 2 when the input was
+rejected (by the driver or with the terminal's code); 3 when there is no terminal, the line
+failed or it timed out; 4 on a protocol error. Anything but 0 prints one line on stderr.
+Prompts go to stderr while a command runs; results to stdout (``--json`` for machines).
 
 >>> main(["--version"])
 possim 0.1.0
@@ -10,67 +14,231 @@ possim 0.1.0
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-__all__ = ["main", "VERSION"]
+from protocols.codes import TransactionStatus
+from protocols.messages import Prompt
+
+from .errors import InputRejected, LineLost, ProtocolViolation, TerminalError, TerminalTimeout
+from .results import TransactionOutcome
+from .terminal import Terminal
+
+__all__ = ["main", "VERSION", "EXIT_CODES"]
 
 VERSION = "0.1.0"
+EXIT_CODES = {"ok": 0, "not_completed": 1, "rejected": 2, "no_terminal": 3, "protocol": 4}
 
 # command -> the issue that builds it
 _PENDING = {
-    "sale": "driver/",
-    "refund": "driver/",
-    "pin-block": "driver/",
-    "last": "driver/",
-    "info": "driver/",
-    "cancel": "driver/",
     "card": "real card readers",
     "trace": "for students",
-    "demo": "driver/",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr, exit status 2 (rejected input)."""
+
+    def error(self, message: str) -> Any:
+        print(f"possim: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_CODES["rejected"])
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="possim", description="A payment-terminal simulator and its host driver."
-    )
+    from firmware_sim.cli import add_terminal_arguments
+
+    parser = _Parser(prog="possim", description="A payment-terminal simulator and its host driver.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from firmware_sim.cli import add_terminal_arguments
 
     terminal = sub.add_parser("terminal", help="run a simulated terminal; prints its port first")
     add_terminal_arguments(terminal)
+
+    def client(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--port", required=True, help="the terminal's port: a path or pyserial URL")
+        p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
+        if name != "cancel":
+            p.add_argument("--json", action="store_true", help="print the result as JSON")
+        return p
+
+    sale = client("sale", "take a payment")
+    sale.add_argument("--amount", required=True, help="in major units, e.g. 12.34")
+    sale.add_argument("--currency", default="EUR")
+    sale.add_argument("--id", dest="client_transaction_id", help="client transaction id")
+    refund = client("refund", "refund (part of) a sale")
+    refund.add_argument("--amount", required=True)
+    refund.add_argument("--currency", default="EUR")
+    refund.add_argument("--reference", required=True, help="the sale's reference")
+    refund.add_argument("--id", dest="client_transaction_id")
+    pin_block = client("pin-block", "have the cardholder enter a PIN; print the PIN block")
+    pin_block.add_argument("--pan", required=True)
+    pin_block.add_argument("--format", type=int, choices=(0, 4), default=0)
+    client("last", "the last sale or refund")
+    client("info", "who the terminal is")
+    client("cancel", "cancel the running command")
+    client("settle", "close the batch: totals per currency")
     sub.add_parser("cards", help="the test card catalogue")
+    demo = sub.add_parser("demo", help="a terminal on a pty: sale, refund, PIN block, receipt")
+    demo.add_argument("--json", action="store_true")
     for name, issue in _PENDING.items():
         sub.add_parser(name, help=f"(not built yet: the {issue} issue)", add_help=False)
     return parser
 
 
+def _fail(kind: str, text: str) -> int:
+    print(f"possim: {text}", file=sys.stderr)
+    return EXIT_CODES[kind]
+
+
+def _prompt_to_stderr(prompt: Prompt) -> None:
+    print(f"[terminal] {prompt.text}", file=sys.stderr, flush=True)
+
+
+def _print_outcome(outcome: TransactionOutcome, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(outcome.to_json(), ensure_ascii=False))
+    else:
+        print(
+            f"{outcome.status.name.lower()} {outcome.response_code} "
+            f"{outcome.currency} {outcome.amount_text} reference {outcome.reference}"
+            + (f" auth {outcome.auth_code}" if outcome.auth_code else "")
+        )
+        for line in outcome.receipt:
+            print(f"  {line}")
+    if outcome.status in (TransactionStatus.APPROVED, TransactionStatus.DECLINED):
+        return 0
+    print(f"possim: the transaction was {outcome.status.name.lower()}", file=sys.stderr)
+    return EXIT_CODES["not_completed"]
+
+
+def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) -> int:
+    try:
+        with Terminal(args.port, timeout=args.timeout, on_prompt=_prompt_to_stderr) as terminal:
+            return action(terminal)
+    except InputRejected as e:
+        name = getattr(e.code, "name", str(e.code))
+        return _fail("rejected", f"rejected ({name}): {e}")
+    except TerminalTimeout as e:
+        return _fail("no_terminal", f"timeout: {e}")
+    except LineLost as e:
+        return _fail("no_terminal", f"no terminal: {e}")
+    except ProtocolViolation as e:
+        return _fail("protocol", f"protocol error: {e}")
+    except TerminalError as e:  # pragma: no cover - every subclass is handled above
+        return _fail("protocol", str(e))
+
+
+def _json_or_text(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
+    print(json.dumps(data, ensure_ascii=False) if args.json else text)
+    return 0
+
+
+def _client_command(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "sale":
+        return _with_terminal(
+            args,
+            lambda t: _print_outcome(
+                t.sale(
+                    args.amount, args.currency, client_transaction_id=args.client_transaction_id
+                ),
+                args.json,
+            ),
+        )
+    if command == "refund":
+        return _with_terminal(
+            args,
+            lambda t: _print_outcome(
+                t.refund(
+                    args.amount,
+                    args.currency,
+                    args.reference,
+                    client_transaction_id=args.client_transaction_id,
+                ),
+                args.json,
+            ),
+        )
+    if command == "last":
+        return _with_terminal(args, lambda t: _print_outcome(t.last(), args.json))
+    if command == "pin-block":
+
+        def pin_block(t: Terminal) -> int:
+            result = t.pin_block(args.pan, args.format)
+            data = result.to_json()
+            return _json_or_text(
+                args,
+                data,
+                f"pin block {data['pin_block']} ksn {data['ksn']} format {data['format']}",
+            )
+
+        return _with_terminal(args, pin_block)
+    if command == "info":
+
+        def info(t: Terminal) -> int:
+            data = t.info().to_json()
+            return _json_or_text(
+                args,
+                data,
+                f"{data['serial_number']} firmware "
+                f"{data['firmware_version']} protocol "
+                f"{data['protocol_version']}: "
+                f"{', '.join(data['capabilities'])}",
+            )
+
+        return _with_terminal(args, info)
+    if command == "settle":
+
+        def settle(t: Terminal) -> int:
+            data = t.settle().to_json()
+            lines = [f"batch {data['batch_number']} closed"] + [
+                f"  {x['currency']}: {x['sale_count']} sales {x['sale_total']},"
+                f" {x['refund_count']} refunds {x['refund_total']}"
+                for x in data["totals"]
+            ]
+            return _json_or_text(args, data, "\n".join(lines))
+
+        return _with_terminal(args, settle)
+    if command == "cancel":
+
+        def cancel(t: Terminal) -> int:
+            print(t.cancel().name.lower())
+            return 0
+
+        return _with_terminal(args, cancel)
+    raise AssertionError(command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args, _rest = _parser().parse_known_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
     if args.version:
         print(f"possim {VERSION}")
         return 0
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_CODES["rejected"]
+    if args.command in _PENDING:
+        return _fail(
+            "rejected", f"'{args.command}' is not built yet (the {_PENDING[args.command]} issue)"
+        )
+    if rest:
+        return _fail("rejected", f"unknown arguments: {' '.join(rest)}")
     if args.command == "terminal":
         from firmware_sim.cli import run_terminal
 
-        if _rest:
-            print(f"possim: unknown arguments {' '.join(_rest)}", file=sys.stderr)
-            return 2
         return run_terminal(args)
     if args.command == "cards":
         from firmware_sim.cli import print_cards
 
         return print_cards()
-    if args.command is None:
-        _parser().print_help(sys.stderr)
-        return 2
-    print(
-        f"possim: '{args.command}' is not built yet (the {_PENDING[args.command]} issue)",
-        file=sys.stderr,
-    )
-    return 2
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(as_json=args.json)
+    return _client_command(args)
 
 
 if __name__ == "__main__":

@@ -421,24 +421,31 @@ class TerminalCore:
         batch, totals = self.journal.settle()
         self._send(SettlementResponse(batch, totals))
 
+    # Simulation control: check that the action is possible, acknowledge it, then do it, so
+    # that SIM_ACCEPTED comes before what the action sets off.
+
     def _sim_present(self, message: SimPresentCard) -> None:
         if message.card not in self.catalogue:
             self._error(ErrorCode.UNKNOWN_CARD, f"no card {message.card!r}", "card")
             return
-        self.present_card(message.card, message.entry_mode, self._now)
+        if self.state is not S.WAITING_FOR_CARD:
+            raise MachineError("no card is wanted now")
         self._send(SimAccepted())
+        self.present_card(message.card, message.entry_mode, self._now)
 
     def _sim_pin(self, message: SimEnterPin) -> None:
-        self.enter_pin(message.entry, self._now)
+        if self.state not in (S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY):
+            raise MachineError("no PIN is wanted now")
         self._send(SimAccepted())
+        self.enter_pin(message.entry, self._now)
 
     def _sim_cancel(self, message: SimPressCancel) -> None:
-        self.press_cancel(self._now)
         self._send(SimAccepted())
+        self.press_cancel(self._now)
 
     def _sim_remove(self, message: SimRemoveCard) -> None:
-        self.remove_card(self._now)
         self._send(SimAccepted())
+        self.remove_card(self._now)
 
     def _sim_power(self, message: SimPowerCycle) -> None:
         self.power_cycle_requested = True

@@ -1,0 +1,62 @@
+"""The driver's exceptions. A decline is a result, not an exception.
+
+>>> e = InputRejected(ErrorCode.INVALID_AMOUNT, "amount", "must be 1 to 999999999999 minor units")
+>>> isinstance(e, TerminalError), e.code.name, e.field
+(True, 'INVALID_AMOUNT', 'amount')
+"""
+
+from __future__ import annotations
+
+from protocols.errors import ErrorCode
+
+__all__ = [
+    "TerminalError",
+    "InputRejected",
+    "LineLost",
+    "OutcomeUnknown",
+    "TerminalTimeout",
+    "ProtocolViolation",
+]
+
+
+class TerminalError(Exception):
+    """Base of every driver error."""
+
+
+class InputRejected(TerminalError):
+    """The request was refused, by the driver's own checks or by the terminal's ERROR
+    message. ``code`` is the documented wire code; the terminal is idle again."""
+
+    def __init__(self, code: ErrorCode | int, field: str, text: str) -> None:
+        super().__init__(f"{text} ({field})" if field else text)
+        self.code = code
+        self.field = field
+        self.text = text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.code, self.field, self.text))
+
+
+class LineLost(TerminalError):
+    """The line to the terminal failed (no ACK after the retries, or the port closed)."""
+
+
+class OutcomeUnknown(LineLost):
+    """The line failed while a sale or refund ran and its outcome could not be learnt yet.
+    Ask again with ``lookup(client_transaction_id)``: the terminal's journal has the truth.
+    Do not send the payment again under a new id."""
+
+    def __init__(self, client_transaction_id: str, text: str) -> None:
+        super().__init__(text)
+        self.client_transaction_id = client_transaction_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.client_transaction_id, str(self)))
+
+
+class TerminalTimeout(TerminalError):
+    """No answer within the timeout."""
+
+
+class ProtocolViolation(TerminalError):
+    """The terminal sent something the protocol does not allow."""

@@ -1,0 +1,142 @@
+"""Typed results of the driver's commands, and their JSON form (the ``--json`` keys of the
+``possim`` command line).
+
+>>> from protocols.exchanges import example_sale_result
+>>> outcome = TransactionOutcome.from_messages(example_sale_result(), ("POSSIM", "APPROVED"))
+>>> outcome.approved, outcome.to_json()["amount"], outcome.to_json()["entry_mode"]
+(True, '12.34', 'chip')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from protocols.codes import (
+    CancelOutcome,
+    Capability,
+    EntryMode,
+    PinBlockFormat,
+    TransactionKind,
+    TransactionStatus,
+)
+from protocols.currency import format_amount
+from protocols.messages import CurrencyTotals, TransactionResult
+
+__all__ = ["TransactionOutcome", "PinBlockResult", "TerminalInfo", "Settlement", "CancelOutcome"]
+
+
+@dataclass(frozen=True)
+class TransactionOutcome:
+    """The outcome of a sale or refund, with its receipt."""
+
+    client_transaction_id: str
+    kind: TransactionKind
+    status: TransactionStatus
+    response_code: str
+    auth_code: str
+    reference: str
+    amount: int  # minor units
+    currency: str
+    masked_pan: str
+    entry_mode: EntryMode
+    original_reference: str
+    time: int
+    receipt: tuple[str, ...]
+
+    @property
+    def approved(self) -> bool:
+        return self.status is TransactionStatus.APPROVED
+
+    @property
+    def amount_text(self) -> str:
+        return format_amount(self.amount, self.currency)
+
+    @classmethod
+    def from_messages(
+        cls, result: TransactionResult, receipt: tuple[str, ...]
+    ) -> TransactionOutcome:
+        return cls(
+            client_transaction_id=result.client_transaction_id,
+            kind=result.kind,
+            status=result.status,
+            response_code=result.response_code,
+            auth_code=result.auth_code,
+            reference=result.reference,
+            amount=result.amount,
+            currency=result.currency,
+            masked_pan=result.masked_pan,
+            entry_mode=result.entry_mode,
+            original_reference=result.original_reference,
+            time=result.time,
+            receipt=receipt,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The design's keys: status, response_code, auth_code, reference, amount, currency,
+        masked_pan, entry_mode, receipt (and the client transaction id)."""
+        return {
+            "status": self.status.name.lower(),
+            "response_code": self.response_code,
+            "auth_code": self.auth_code,
+            "reference": self.reference,
+            "amount": self.amount_text,
+            "currency": self.currency,
+            "masked_pan": self.masked_pan,
+            "entry_mode": self.entry_mode.name.lower(),
+            "receipt": list(self.receipt),
+            "client_transaction_id": self.client_transaction_id,
+        }
+
+
+@dataclass(frozen=True)
+class PinBlockResult:
+    format: PinBlockFormat
+    pin_block: bytes
+    ksn: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pin_block": self.pin_block.hex().upper(),
+            "ksn": self.ksn.hex().upper(),
+            "format": int(self.format),
+        }
+
+
+@dataclass(frozen=True)
+class TerminalInfo:
+    protocol_version: int
+    firmware_version: str
+    serial_number: str
+    capabilities: Capability
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protocol_version": self.protocol_version,
+            "firmware_version": self.firmware_version,
+            "serial_number": self.serial_number,
+            "capabilities": sorted(
+                str(c.name).lower() for c in Capability if c in self.capabilities
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class Settlement:
+    batch_number: int
+    totals: tuple[CurrencyTotals, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch_number": self.batch_number,
+            "totals": [
+                {
+                    "currency": t.currency,
+                    "sale_count": t.sale_count,
+                    "sale_total": format_amount(t.sale_total, t.currency),
+                    "refund_count": t.refund_count,
+                    "refund_total": format_amount(t.refund_total, t.currency),
+                }
+                for t in self.totals
+            ],
+        }

@@ -1,0 +1,461 @@
+"""``Terminal``: the synchronous host driver over any pyserial URL or an open port.
+
+One command runs at a time. While it runs, other threads may cancel it or act as the
+simulated cardholder (``present_card``, ``enter_pin``...): their requests go out on the same
+line and their answers come back to them.
+
+    with Terminal("/dev/pts/3") as terminal:
+        outcome = terminal.sale("12.34", "EUR", on_prompt=print)
+        if outcome.approved:
+            print("\\n".join(outcome.receipt))
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import serial
+
+from protocols.codes import CancelOutcome, EntryMode, PinBlockFormat, PinEntry
+from protocols.currency import parse_amount
+from protocols.errors import ErrorCode, FieldError, LocalProtocolError
+from protocols.link import (
+    DeliveryFailed,
+    Link,
+    LinkSettings,
+    MessageReceived,
+    MessageRejected,
+)
+from protocols.messages import (
+    CancelRequest,
+    CancelResponse,
+    Error,
+    InfoRequest,
+    InfoResponse,
+    LastResultRequest,
+    LookupRequest,
+    Message,
+    PinBlockRequest,
+    PinBlockResponse,
+    Prompt,
+    Receipt,
+    RefundRequest,
+    SaleRequest,
+    SettlementRequest,
+    SettlementResponse,
+    SimAccepted,
+    SimEnterPin,
+    SimPowerCycle,
+    SimPresentCard,
+    SimPressCancel,
+    SimRemoveCard,
+    TransactionResult,
+)
+
+from .errors import (
+    InputRejected,
+    LineLost,
+    OutcomeUnknown,
+    ProtocolViolation,
+    TerminalTimeout,
+)
+from .results import PinBlockResult, Settlement, TerminalInfo, TransactionOutcome
+
+__all__ = ["Terminal", "Amount", "PromptHandler"]
+
+Amount = int | str | Decimal  # int: minor units; str or Decimal: major units ("12.34")
+PromptHandler = Callable[[Prompt], None]
+COMMAND_TIMEOUT = 120.0
+CONTROL_TIMEOUT = 10.0
+
+
+@dataclass
+class _SideRequest:
+    """A request from another thread while a command runs, and the answer it waits for."""
+
+    message: Message
+    answer_type: type
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: Message | None = None
+
+
+def _rejected(error: FieldError | LocalProtocolError) -> InputRejected:
+    if isinstance(error, FieldError):
+        return InputRejected(error.error_code, error.field, error.reason)
+    return InputRejected(error.error_code, error.field or "", str(error))
+
+
+def _minor_units(amount: Amount, currency: str) -> int:
+    if isinstance(amount, bool):
+        raise InputRejected(ErrorCode.INVALID_AMOUNT, "amount", "not a number")
+    if isinstance(amount, int):
+        return amount
+    try:
+        return parse_amount(str(amount), currency)
+    except FieldError as e:
+        raise _rejected(e) from None
+
+
+class Terminal:
+    """A possim terminal (or any device speaking its protocol) at ``port``: a pyserial URL or
+    device, or an open ``serial.SerialBase``. With ``reconnect=True`` a sale or refund whose
+    line drops reopens the port and learns its outcome from the terminal's journal."""
+
+    def __init__(
+        self,
+        port: str | serial.SerialBase,
+        *,
+        baud: int = 115200,
+        timeout: float = COMMAND_TIMEOUT,
+        reconnect: bool = False,
+        reconnect_within: float = 30.0,
+        on_prompt: PromptHandler | None = None,
+    ) -> None:
+        self._url = port if isinstance(port, str) else None
+        self._baud = baud
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self.reconnect_within = reconnect_within
+        self.on_prompt = on_prompt
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._side: queue.Queue[_SideRequest] = queue.Queue()
+        self._serial = self._open() if isinstance(port, str) else port
+        self._link = self._new_link()
+
+    def _new_link(self) -> Link:
+        return Link(LinkSettings.for_baud(self._baud) if self._baud < 115200 else None)
+
+    def _open(self) -> serial.SerialBase:
+        assert self._url is not None
+        try:
+            return serial.serial_for_url(self._url, baudrate=self._baud, timeout=0)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise LineLost(f"cannot open {self._url}: {e}") from None
+
+    def __repr__(self) -> str:
+        return f"Terminal({self._url or self._serial!r})"
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self._serial.close()
+        except (serial.SerialException, OSError):
+            pass
+
+    # --- the exchange loop ---------------------------------------------------------------
+
+    def _exchange(
+        self,
+        request: Message,
+        done: Callable[[Message], bool],
+        timeout: float,
+        on_prompt: PromptHandler | None,
+    ) -> list[Message]:
+        with self._lock:
+            self._running.set()
+            try:
+                return self._run(request, done, timeout, on_prompt)
+            finally:
+                self._running.clear()
+                self._fail_side_requests()
+
+    def _run(
+        self,
+        request: Message,
+        done: Callable[[Message], bool],
+        timeout: float,
+        on_prompt: PromptHandler | None,
+    ) -> list[Message]:
+        try:
+            self._link.send(request, time.monotonic())
+        except LocalProtocolError as e:
+            raise _rejected(e) from None
+        deadline = time.monotonic() + timeout
+        pending: list[_SideRequest] = []
+        collected: list[Message] = []
+        finished = False
+        while True:
+            while not self._side.empty():
+                side = self._side.get_nowait()
+                self._link.send(side.message, time.monotonic())
+                pending.append(side)
+            self._io(min(0.05, max(0.0, deadline - time.monotonic())))
+            for event in self._link.events():
+                if isinstance(event, DeliveryFailed):
+                    if event.message is request or event.message is None:
+                        raise LineLost("the terminal does not acknowledge: the line is down")
+                elif isinstance(event, MessageRejected):
+                    raise ProtocolViolation(f"the terminal sent a bad message: {event.error}")
+                elif isinstance(event, MessageReceived):
+                    message = event.message
+                    if isinstance(message, Prompt):
+                        handler = on_prompt or self.on_prompt
+                        if handler is not None:
+                            handler(message)
+                        continue
+                    if pending and isinstance(message, (pending[0].answer_type, Error)):
+                        side = pending.pop(0)
+                        side.answer = message
+                        side.done.set()
+                        continue
+                    if finished:
+                        continue
+                    if isinstance(message, Error):
+                        raise InputRejected(message.code, message.field, message.text)
+                    collected.append(message)
+                    if done(message):
+                        finished = True
+                        deadline = min(deadline, time.monotonic() + CONTROL_TIMEOUT)
+            if finished and not pending and self._side.empty():
+                self._settle()
+                return collected
+            if time.monotonic() >= deadline:
+                if finished:
+                    return collected
+                raise TerminalTimeout(f"no answer to {type(request).__name__} within {timeout} s")
+
+    def _io(self, wait: float) -> None:
+        try:
+            out = self._link.data_to_send()
+            if out:
+                self._serial.write(out)
+            self._serial.timeout = wait
+            data = self._serial.read(1)
+            if data and self._serial.in_waiting:
+                data += self._serial.read(self._serial.in_waiting)
+        except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+            raise LineLost(f"the line failed: {e or type(e).__name__}") from None
+        now = time.monotonic()
+        self._link.receive_data(data, now)
+        self._link.tick(now)
+
+    def _settle(self) -> None:
+        """Acknowledge what is still arriving (the prompt after a result) before returning."""
+        end = time.monotonic() + 0.03
+        while time.monotonic() < end:
+            self._io(0.01)
+            for event in self._link.events():
+                if isinstance(event, MessageReceived) and isinstance(event.message, Prompt):
+                    if self.on_prompt is not None:
+                        self.on_prompt(event.message)
+        out = self._link.data_to_send()
+        if out:
+            try:
+                self._serial.write(out)
+            except (serial.SerialException, OSError):
+                pass
+
+    def _fail_side_requests(self) -> None:
+        while not self._side.empty():
+            self._side.get_nowait().done.set()
+
+    def _side_request(self, message: Message, answer_type: type) -> Message:
+        """Send now if idle; otherwise hand the request to the running command's loop."""
+        if self._running.is_set():
+            side = _SideRequest(message, answer_type)
+            self._side.put(side)
+            if not side.done.wait(CONTROL_TIMEOUT):
+                raise TerminalTimeout(f"no answer to {type(message).__name__}")
+            if isinstance(side.answer, Error):
+                raise InputRejected(side.answer.code, side.answer.field, side.answer.text)
+            if side.answer is not None:
+                return side.answer
+            # the command ended before this request went out: send it on our own
+        got = self._exchange(message, lambda m: isinstance(m, answer_type), CONTROL_TIMEOUT, None)
+        return got[-1]
+
+    # --- payments --------------------------------------------------------------------------
+
+    def sale(
+        self,
+        amount: Amount,
+        currency: str = "EUR",
+        *,
+        client_transaction_id: str | None = None,
+        on_prompt: PromptHandler | None = None,
+        timeout: float | None = None,
+    ) -> TransactionOutcome:
+        """Take a payment. A decline is an outcome; errors are exceptions."""
+        txn_id = client_transaction_id or uuid.uuid4().hex
+        try:
+            request = SaleRequest(txn_id, _minor_units(amount, currency), currency)
+        except FieldError as e:
+            raise _rejected(e) from None
+        return self._payment(request, on_prompt, timeout)
+
+    def refund(
+        self,
+        amount: Amount,
+        currency: str,
+        reference: str,
+        *,
+        client_transaction_id: str | None = None,
+        on_prompt: PromptHandler | None = None,
+        timeout: float | None = None,
+    ) -> TransactionOutcome:
+        """Refund (part of) the approved sale with this reference."""
+        txn_id = client_transaction_id or uuid.uuid4().hex
+        try:
+            request = RefundRequest(txn_id, _minor_units(amount, currency), currency, reference)
+        except FieldError as e:
+            raise _rejected(e) from None
+        return self._payment(request, on_prompt, timeout)
+
+    def _payment(
+        self,
+        request: SaleRequest | RefundRequest,
+        on_prompt: PromptHandler | None,
+        timeout: float | None,
+    ) -> TransactionOutcome:
+        txn_id = request.client_transaction_id
+        try:
+            got = self._exchange(request, _result_for(txn_id), timeout or self.timeout, on_prompt)
+        except LineLost as e:
+            if not self.reconnect:
+                raise OutcomeUnknown(
+                    txn_id, f"{e}; ask lookup({txn_id!r}) for the outcome"
+                ) from None
+            return self._recover(txn_id)
+        return _outcome(got, txn_id)
+
+    def _recover(self, txn_id: str) -> TransactionOutcome:
+        """Reopen the line and ask the journal; never send the payment again."""
+        deadline = time.monotonic() + self.reconnect_within
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                self.close()
+                if self._url is not None:
+                    self._serial = self._open()
+                self._link = self._new_link()
+                return self.lookup(txn_id)
+            except InputRejected as e:
+                if e.code != ErrorCode.UNKNOWN_TRANSACTION:
+                    raise
+                last_error = e  # not recorded yet: it may still be running; ask again
+            except (LineLost, TerminalTimeout) as e:
+                last_error = e
+            time.sleep(0.5)
+        raise OutcomeUnknown(
+            txn_id, f"the outcome of {txn_id} is not known yet ({last_error}); ask lookup() later"
+        )
+
+    def last(self) -> TransactionOutcome:
+        """The outcome of the last sale or refund, from the terminal's journal."""
+        got = self._exchange(LastResultRequest(), _is_result, CONTROL_TIMEOUT, None)
+        result = got[-1]
+        assert isinstance(result, TransactionResult)
+        return _outcome(got, result.client_transaction_id)
+
+    def lookup(self, client_transaction_id: str) -> TransactionOutcome:
+        """The outcome of the sale or refund with this client transaction id."""
+        try:
+            request = LookupRequest(client_transaction_id)
+        except FieldError as e:
+            raise _rejected(e) from None
+        got = self._exchange(request, _result_for(client_transaction_id), CONTROL_TIMEOUT, None)
+        return _outcome(got, client_transaction_id)
+
+    def pin_block(
+        self,
+        pan: str,
+        format: int = 0,
+        *,
+        on_prompt: PromptHandler | None = None,
+        timeout: float | None = None,
+    ) -> PinBlockResult:
+        """The cardholder enters a PIN on the PIN pad; the encrypted block and its KSN."""
+        try:
+            request = PinBlockRequest(pan, PinBlockFormat(format))
+        except ValueError as e:
+            if isinstance(e, FieldError):
+                raise _rejected(e) from None
+            raise InputRejected(
+                ErrorCode.INVALID_PIN_BLOCK_FORMAT, "format", "must be 0 or 4"
+            ) from None
+        got = self._exchange(
+            request, lambda m: isinstance(m, PinBlockResponse), timeout or self.timeout, on_prompt
+        )
+        response = got[-1]
+        assert isinstance(response, PinBlockResponse)
+        return PinBlockResult(response.format, response.pin_block, response.ksn)
+
+    def cancel(self) -> CancelOutcome:
+        """Cancel the running command if it still waits (for a card, a PIN)."""
+        answer = self._side_request(CancelRequest(), CancelResponse)
+        assert isinstance(answer, CancelResponse)
+        return answer.outcome
+
+    def info(self) -> TerminalInfo:
+        got = self._exchange(
+            InfoRequest(), lambda m: isinstance(m, InfoResponse), CONTROL_TIMEOUT, None
+        )
+        response = got[-1]
+        assert isinstance(response, InfoResponse)
+        return TerminalInfo(
+            response.protocol_version,
+            response.firmware_version,
+            response.serial_number,
+            response.capabilities,
+        )
+
+    def settle(self) -> Settlement:
+        """Close the batch: end-of-day totals per currency."""
+        got = self._exchange(
+            SettlementRequest(), lambda m: isinstance(m, SettlementResponse), CONTROL_TIMEOUT, None
+        )
+        response = got[-1]
+        assert isinstance(response, SettlementResponse)
+        return Settlement(response.batch_number, response.totals)
+
+    # --- the simulated cardholder (simulation control) -----------------------------------
+
+    def _simulate(self, message: Message) -> None:
+        self._side_request(message, SimAccepted)
+
+    def present_card(self, card: str = "default", entry_mode: EntryMode = EntryMode.CHIP) -> None:
+        try:
+            self._simulate(SimPresentCard(card, entry_mode))
+        except FieldError as e:
+            raise _rejected(e) from None
+
+    def enter_pin(self, entry: PinEntry = PinEntry.CORRECT) -> None:
+        self._simulate(SimEnterPin(entry))
+
+    def remove_card(self) -> None:
+        self._simulate(SimRemoveCard())
+
+    def press_cancel(self) -> None:
+        self._simulate(SimPressCancel())
+
+    def power_cycle(self) -> None:
+        self._simulate(SimPowerCycle())
+
+
+def _result_for(txn_id: str) -> Callable[[Message], bool]:
+    return lambda m: isinstance(m, TransactionResult) and m.client_transaction_id == txn_id
+
+
+def _is_result(message: Message) -> bool:
+    return isinstance(message, TransactionResult)
+
+
+def _outcome(messages: list[Message], txn_id: str) -> TransactionOutcome:
+    result = next(m for m in reversed(messages) if isinstance(m, TransactionResult))
+    receipt: tuple[str, ...] = ()
+    for message in messages:
+        if isinstance(message, Receipt) and message.client_transaction_id == txn_id:
+            receipt = message.lines
+    return TransactionOutcome.from_messages(result, receipt)

@@ -1,0 +1,66 @@
+"""For integrators' tests: a possim terminal to point the driver at, in this process (a thread
+on a pty) or as a subprocess, and a pytest fixture (``possim_terminal``) registered through
+the ``pytest11`` entry point.
+
+    from driver.testing import simulated_terminal
+
+    with simulated_terminal(cardholder="manual") as port, Terminal(port) as terminal:
+        sale = threading.Thread(target=terminal.sale, args=("9.99", "EUR"))
+        sale.start()
+        terminal.present_card("offline-pin")     # the test plays the cardholder
+        terminal.enter_pin()
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["simulated_terminal", "terminal_process"]
+
+
+@contextmanager
+def simulated_terminal(
+    *,
+    card: str = "default",
+    cardholder: str = "auto",
+    journal: str = ":memory:",
+    pin: str | None = None,
+    port: str = "pty",
+) -> Iterator[str]:
+    """A terminal in a background thread; yields the port to open."""
+    from firmware_sim.runner import TerminalConfig, TerminalRunner
+
+    runner = TerminalRunner(
+        TerminalConfig(port=port, card=card, cardholder=cardholder, journal=journal, pin=pin)
+    )
+    runner.start()
+    try:
+        yield runner.port.name
+    finally:
+        runner.stop()
+
+
+@contextmanager
+def terminal_process(*args: str) -> Iterator[str]:
+    """``possim terminal ARGS`` as a subprocess; yields the port it announced."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "driver.cli", "terminal", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        if not port:
+            raise RuntimeError(
+                process.stderr.read() if process.stderr else "the terminal did not start"
+            )
+        yield port
+    finally:
+        process.kill()
+        process.wait()
