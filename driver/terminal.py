@@ -242,14 +242,17 @@ class Terminal:
         self._link.tick(now)
 
     def _settle(self) -> None:
-        """Acknowledge what is still arriving (the prompt after a result) before returning."""
-        end = time.monotonic() + 0.03
-        while time.monotonic() < end:
-            self._io(0.01)
-            for event in self._link.events():
+        """Take in what has already arrived (the prompt after a result) and acknowledge it,
+        without waiting for more."""
+        for _ in range(8):
+            self._io(0.0)
+            events = self._link.events()
+            for event in events:
                 if isinstance(event, MessageReceived) and isinstance(event.message, Prompt):
                     if self.on_prompt is not None:
                         self.on_prompt(event.message)
+            if not events:
+                break
         out = self._link.data_to_send()
         if out:
             try:
