@@ -33,9 +33,14 @@ def test_wheel_contents(tmp_path: Path) -> None:
     for package in ("protocols", "keys", "firmware_sim", "driver"):
         assert f"{package}/__init__.py" in names
         assert f"{package}/py.typed" in names
-    assert not any(n.startswith(("tests/", "scripts/")) for n in names)
+    assert not any(n.startswith(("tests/", "scripts/", "docs/")) for n in names)
+    for key_set in ("tdes-dukpt-bdk", "tdes-dukpt-ipek", "aes-dukpt-bdk", "aes-dukpt-ik"):
+        assert f"keys/data/{key_set}.tr31" in names
+    assert "keys/data/local-key.test.hex" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "possim = driver.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "possim = driver.cli:main" in entry_text
+    assert "possim = driver.pytest_plugin" in entry_text
 
 
 def test_mypy_strict_is_clean(tmp_path: Path) -> None:
