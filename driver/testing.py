@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["simulated_terminal", "terminal_process"]
+__all__ = ["simulated_terminal", "spawn_terminal", "terminal_process"]
 
 
 @contextmanager
@@ -43,23 +43,31 @@ def simulated_terminal(
         runner.stop()
 
 
-@contextmanager
-def terminal_process(*args: str) -> Iterator[str]:
-    """``possim terminal ARGS`` as a subprocess; yields the port it announced."""
+def spawn_terminal(
+    *args: str, stdin: int | None = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``possim terminal ARGS``; the process and the port it announced."""
     process = subprocess.Popen(
         [sys.executable, "-m", "driver.cli", "terminal", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         text=True,
     )
+    assert process.stdout is not None
+    port = process.stdout.readline().strip()
+    if not port:
+        process.kill()
+        error = process.stderr.read() if process.stderr else ""
+        raise RuntimeError(error.strip() or "the terminal did not start")
+    return process, port
+
+
+@contextmanager
+def terminal_process(*args: str) -> Iterator[str]:
+    """``possim terminal ARGS`` as a subprocess; yields the port it announced."""
+    process, port = spawn_terminal(*args)
     try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()
-        if not port:
-            raise RuntimeError(
-                process.stderr.read() if process.stderr else "the terminal did not start"
-            )
         yield port
     finally:
         process.kill()

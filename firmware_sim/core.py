@@ -804,20 +804,7 @@ class TerminalCore:
             int(self._now),
             txn.cvm_result,
         )
-        entry = self.journal.record_completion(
-            txn.client_transaction_id,
-            txn.kind,
-            txn.amount,
-            txn.currency,
-            txn.original_reference,
-            txn.status,
-            txn.response_code,
-            txn.auth_code,
-            mask_pan(txn.pan) if txn.pan else "",
-            txn.entry_mode,
-            int(self._now),
-            lines,
-        )
+        entry = self._record(txn.status, txn.response_code, txn.auth_code, lines)
         self._send_outcome(entry)
         if txn.entry_mode is EntryMode.CHIP:
             self._fire("ask_removal")
@@ -837,20 +824,7 @@ class TerminalCore:
         txn = self.txn
         assert txn is not None
         self._prompt(PromptId.CANCELLED)
-        entry = self.journal.record_completion(
-            txn.client_transaction_id,
-            txn.kind,
-            txn.amount,
-            txn.currency,
-            txn.original_reference,
-            TransactionStatus.CANCELLED,
-            "",
-            "",
-            mask_pan(txn.pan) if txn.pan else "",
-            txn.entry_mode,
-            int(self._now),
-            (),
-        )
+        entry = self._record(TransactionStatus.CANCELLED, "", "", ())
         self._send_outcome(entry)
         self._fire("finish")
 
@@ -874,20 +848,7 @@ class TerminalCore:
                 self.authorizer.reverse(txn.reference)
                 self.journal.record_reversal(txn.client_transaction_id, ())
             elif txn is not None:
-                self.journal.record_completion(
-                    txn.client_transaction_id,
-                    txn.kind,
-                    txn.amount,
-                    txn.currency,
-                    txn.original_reference,
-                    TransactionStatus.FAILED,
-                    "",
-                    "",
-                    mask_pan(txn.pan) if txn.pan else "",
-                    txn.entry_mode,
-                    int(self._now),
-                    (),
-                )
+                self._record(TransactionStatus.FAILED, "", "", ())
         except Exception:  # noqa: BLE001 - the journal failed too; recovery will reverse
             code, text = ErrorCode.JOURNAL_ERROR, f"{text}; the journal could not record it"
         self._prompt(PromptId.PROCESSING_ERROR)
@@ -899,6 +860,31 @@ class TerminalCore:
         block = self._encrypted
         self._send(PinBlockResponse(block.format, block.pin_block, block.ksn))
         self._fire("finish")
+
+    def _record(
+        self,
+        status: TransactionStatus,
+        response_code: str,
+        auth_code: str,
+        receipt: tuple[str, ...],
+    ) -> JournalEntry:
+        """Commit the running transaction's outcome to the journal."""
+        txn = self.txn
+        assert txn is not None
+        return self.journal.record_completion(
+            txn.client_transaction_id,
+            txn.kind,
+            txn.amount,
+            txn.currency,
+            txn.original_reference,
+            status,
+            response_code,
+            auth_code,
+            mask_pan(txn.pan) if txn.pan else "",
+            txn.entry_mode,
+            int(self._now),
+            receipt,
+        )
 
     def _send_outcome(self, entry: JournalEntry) -> None:
         status = entry.status if entry.status is not None else TransactionStatus.FAILED

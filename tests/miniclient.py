@@ -4,12 +4,12 @@ terminal with before the driver library exists, and a check that protocols/ alon
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import serial
 
+from driver.testing import spawn_terminal
 from protocols.link import DeliveryFailed, Link, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
 
@@ -67,18 +67,5 @@ class MiniClient:
 
 
 def start_terminal(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """``possim terminal`` as a subprocess; returns it and the port it announced."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "driver.cli", "terminal", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert process.stdout is not None
-    port = process.stdout.readline().strip()
-    if not port:
-        process.kill()
-        raise RuntimeError(process.stderr.read() if process.stderr else "no port")
-    return process, port
+    """``possim terminal`` as a subprocess (stdin open for a typing cardholder)."""
+    return spawn_terminal(*args, stdin=subprocess.PIPE)
