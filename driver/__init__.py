@@ -10,6 +10,8 @@ and the ``possim`` command line (:mod:`driver.cli`).
 
 from __future__ import annotations
 
+import serial
+
 from protocols.codes import CancelOutcome, EntryMode, PinEntry, TransactionStatus
 
 from .aio import AsyncTerminal
@@ -23,6 +25,10 @@ from .errors import (
 )
 from .results import PinBlockResult, Settlement, TerminalInfo, TransactionOutcome
 from .terminal import Terminal
+
+# faulty:// joins pyserial's URL schemes for every program that imports the driver
+if "driver.urlhandler" not in serial.protocol_handler_packages:
+    serial.protocol_handler_packages.append("driver.urlhandler")
 
 __all__ = [
     "AsyncTerminal",

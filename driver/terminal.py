@@ -116,8 +116,12 @@ class Terminal:
         reconnect: bool = False,
         reconnect_within: float = 30.0,
         on_prompt: PromptHandler | None = None,
+        link_settings: LinkSettings | None = None,
+        control_timeout: float = CONTROL_TIMEOUT,
     ) -> None:
+        self.control_timeout = control_timeout
         self._url = port if isinstance(port, str) else None
+        self._link_settings = link_settings
         self._baud = baud
         self.timeout = timeout
         self.reconnect = reconnect
@@ -130,6 +134,8 @@ class Terminal:
         self._link = self._new_link()
 
     def _new_link(self) -> Link:
+        if self._link_settings is not None:
+            return Link(self._link_settings)
         return Link(LinkSettings.for_baud(self._baud) if self._baud < 115200 else None)
 
     def _open(self) -> serial.SerialBase:
@@ -217,7 +223,7 @@ class Terminal:
                     collected.append(message)
                     if done(message):
                         finished = True
-                        deadline = min(deadline, time.monotonic() + CONTROL_TIMEOUT)
+                        deadline = min(deadline, time.monotonic() + self.control_timeout)
             if finished and not pending and self._side.empty():
                 self._settle()
                 return collected
@@ -269,14 +275,16 @@ class Terminal:
         if self._running.is_set():
             side = _SideRequest(message, answer_type)
             self._side.put(side)
-            if not side.done.wait(CONTROL_TIMEOUT):
+            if not side.done.wait(self.control_timeout):
                 raise TerminalTimeout(f"no answer to {type(message).__name__}")
             if isinstance(side.answer, Error):
                 raise InputRejected(side.answer.code, side.answer.field, side.answer.text)
             if side.answer is not None:
                 return side.answer
             # the command ended before this request went out: send it on our own
-        got = self._exchange(message, lambda m: isinstance(m, answer_type), CONTROL_TIMEOUT, None)
+        got = self._exchange(
+            message, lambda m: isinstance(m, answer_type), self.control_timeout, None
+        )
         return got[-1]
 
     # --- payments --------------------------------------------------------------------------
@@ -357,7 +365,7 @@ class Terminal:
 
     def last(self) -> TransactionOutcome:
         """The outcome of the last sale or refund, from the terminal's journal."""
-        got = self._exchange(LastResultRequest(), _is_result, CONTROL_TIMEOUT, None)
+        got = self._exchange(LastResultRequest(), _is_result, self.control_timeout, None)
         result = got[-1]
         assert isinstance(result, TransactionResult)
         return _outcome(got, result.client_transaction_id)
@@ -368,7 +376,9 @@ class Terminal:
             request = LookupRequest(client_transaction_id)
         except FieldError as e:
             raise _rejected(e) from None
-        got = self._exchange(request, _result_for(client_transaction_id), CONTROL_TIMEOUT, None)
+        got = self._exchange(
+            request, _result_for(client_transaction_id), self.control_timeout, None
+        )
         return _outcome(got, client_transaction_id)
 
     def pin_block(
@@ -403,7 +413,7 @@ class Terminal:
 
     def info(self) -> TerminalInfo:
         got = self._exchange(
-            InfoRequest(), lambda m: isinstance(m, InfoResponse), CONTROL_TIMEOUT, None
+            InfoRequest(), lambda m: isinstance(m, InfoResponse), self.control_timeout, None
         )
         response = got[-1]
         assert isinstance(response, InfoResponse)
@@ -417,7 +427,10 @@ class Terminal:
     def settle(self) -> Settlement:
         """Close the batch: end-of-day totals per currency."""
         got = self._exchange(
-            SettlementRequest(), lambda m: isinstance(m, SettlementResponse), CONTROL_TIMEOUT, None
+            SettlementRequest(),
+            lambda m: isinstance(m, SettlementResponse),
+            self.control_timeout,
+            None,
         )
         response = got[-1]
         assert isinstance(response, SettlementResponse)

@@ -36,6 +36,18 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pace", action="store_true", help="wire-accurate pacing at --baud")
     parser.add_argument("--language", choices=("en", "zh"), default="en")
     parser.add_argument(
+        "--ack-timeout",
+        type=float,
+        default=None,
+        help="link ACK timeout in seconds (default: 1.0, or scaled to --baud)",
+    )
+    parser.add_argument(
+        "--link-retries",
+        type=int,
+        default=None,
+        help="link retransmissions before giving a frame up (default 3)",
+    )
+    parser.add_argument(
         "--authorizer-latency",
         type=float,
         default=0.0,
@@ -70,6 +82,8 @@ def run_terminal(args: argparse.Namespace) -> int:
         pace=args.pace,
         language=args.language,
         authorizer_latency=args.authorizer_latency,
+        ack_timeout=args.ack_timeout,
+        link_retries=args.link_retries,
     )
     try:
         runner = TerminalRunner(config)

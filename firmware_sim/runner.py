@@ -17,7 +17,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import serial
@@ -174,6 +174,8 @@ class TerminalConfig:
     pace: bool = False
     language: str = "en"
     authorizer_latency: float = 0.0
+    ack_timeout: float | None = None
+    link_retries: int | None = None
 
 
 class TerminalRunner:
@@ -186,7 +188,12 @@ class TerminalRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.cardholder = AutoCardholder(config.card) if config.cardholder == "auto" else None
-        self.link = Link(LinkSettings.for_baud(config.baud) if config.baud < 115200 else None)
+        settings = LinkSettings.for_baud(config.baud) if config.baud < 115200 else LinkSettings()
+        if config.ack_timeout is not None:
+            settings = replace(settings, ack_timeout=config.ack_timeout)
+        if config.link_retries is not None:
+            settings = replace(settings, max_retries=config.link_retries)
+        self.link = Link(settings)
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
         # cardholder actions from other threads (the keyboard), run on the runner's thread

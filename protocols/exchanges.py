@@ -8,7 +8,7 @@ cannot drift from the code. ``python -m protocols.exchanges`` prints them annota
 >>> pair.send("host", InfoRequest())
 >>> pair.run()
 >>> [describe(f.wire) for f in pair.log]  # doctest: +NORMALIZE_WHITESPACE
-['seq=00 LINK_RESET', 'seq=00 ACK', 'seq=01 INFO_REQUEST', 'seq=01 ACK']
+['seq=00 LINK_RESET session=486F7374', 'seq=00 ACK', 'seq=01 INFO_REQUEST', 'seq=01 ACK']
 """
 
 from __future__ import annotations
@@ -89,7 +89,9 @@ def describe(wire: bytes) -> str:
     except ValueError:
         name = f"TYPE {frame.type:#04x}"
     text = f"seq={frame.seq:02x} {name}"
-    if frame.type in (MessageType.LINK_RESET, MessageType.ACK, MessageType.NAK):
+    if frame.type == MessageType.LINK_RESET:
+        return f"{text} session={frame.payload.hex().upper()}"
+    if frame.type in (MessageType.ACK, MessageType.NAK):
         return text
     try:
         message = decode_payload(frame.type, frame.payload)
@@ -118,8 +120,8 @@ class LinkPair:
 
     fault: Fault | None = None
     now: float = 0.0
-    host: Link = field(default_factory=Link)
-    terminal: Link = field(default_factory=Link)
+    host: Link = field(default_factory=lambda: Link(session=bytes.fromhex("486F7374")))
+    terminal: Link = field(default_factory=lambda: Link(session=bytes.fromhex("5465726D")))
     log: list[WireFrame] = field(default_factory=list)
     events: dict[Side, list[LinkEvent]] = field(
         default_factory=lambda: {"host": [], "terminal": []}

@@ -3,13 +3,15 @@
 Each side runs one :class:`Link`. Data frames are sent stop-and-wait: one frame is
 outstanding until the peer's ACK names its sequence number; it is sent again after
 ``ack_timeout`` or at once on a NAK, at most ``max_retries`` times, then
-:class:`DeliveryFailed` is reported. A frame whose sequence number equals the last one
-delivered from the peer is a retransmission: it is acknowledged again and not delivered.
-Before its first data frame a link sends LINK_RESET, so the peer forgets the last sequence
+:class:`DeliveryFailed` is reported. A frame whose sequence number is not ahead of the last
+one delivered from the peer (1 to 127 steps on, modulo 256) is a retransmission: it is
+acknowledged again and not delivered.
+Before its first data frame a link sends LINK_RESET with a random session id, so the peer
+forgets the last sequence
 number it saw from a previous run of this side.
 
 >>> from protocols.messages import InfoRequest
->>> host, terminal = Link(), Link()
+>>> host, terminal = Link(session=b"HOST"), Link(session=b"TERM")
 >>> host.send(InfoRequest(), now=0.0)
 >>> for _ in range(2):  # LINK_RESET first, then the request, each ACKed
 ...     terminal.receive_data(host.data_to_send(), now=0.0)
@@ -22,6 +24,7 @@ number it saw from a previous run of this side.
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from dataclasses import dataclass
 
@@ -50,6 +53,9 @@ __all__ = [
     "PeerReset",
     "FrameDiscarded",
 ]
+
+
+SESSION_SIZE = 4  # bytes of random session id in LINK_RESET
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,13 @@ _CONTROL = (MessageType.ACK, MessageType.NAK)
 class Link:
     """One side of the link. Never does I/O, never reads a clock, never raises on input."""
 
-    def __init__(self, settings: LinkSettings | None = None, *, first_seq: int = 0) -> None:
+    def __init__(
+        self,
+        settings: LinkSettings | None = None,
+        *,
+        first_seq: int = 0,
+        session: bytes | None = None,
+    ) -> None:
         self.settings = settings or LinkSettings()
         self._decoder = FrameDecoder(self.settings.interbyte_timeout)
         self._to_send = bytearray()
@@ -165,6 +177,11 @@ class Link:
         self._outstanding: _Outgoing | None = None
         self._next_seq = first_seq & 0xFF
         self._peer_last_seq: int | None = None
+        # this run's session id, sent in LINK_RESET; and the peer's current one
+        self._session = session if session is not None else secrets.token_bytes(SESSION_SIZE)
+        if len(self._session) != SESSION_SIZE:
+            raise ValueError(f"a session id is {SESSION_SIZE} bytes")
+        self._peer_session: bytes | None = None
         self._needs_reset = True
 
     # --- sending -------------------------------------------------------------------------
@@ -187,7 +204,7 @@ class Link:
             return
         if self._needs_reset:
             self._needs_reset = False
-            out = _Outgoing(MessageType.LINK_RESET, b"", None)
+            out = _Outgoing(MessageType.LINK_RESET, self._session, None)
         else:
             out = self._queue.popleft()
         out.seq = self._next_seq
@@ -264,12 +281,31 @@ class Link:
             elif self._outstanding is not None:
                 self._retry(now, "nak")
             return
-        self._control(MessageType.ACK, seq)
         if message_type == MessageType.LINK_RESET:
+            if len(item.payload) != SESSION_SIZE:
+                self._events.append(
+                    FrameDiscarded(
+                        RemoteProtocolError(
+                            "LINK_RESET without its session id", error_code=ErrorCode.BAD_FRAME
+                        ),
+                        1,
+                    )
+                )
+                return
+            self._control(MessageType.ACK, seq)
+            if item.payload == self._peer_session:
+                # a retransmitted or duplicated reset of the session we are in: resetting
+                # again would let a data frame already delivered through a second time
+                self._events.append(DuplicateFrame(seq))
+                return
+            self._peer_session = item.payload
             self._peer_last_seq = seq
             self._events.append(PeerReset(seq))
             return
-        if seq == self._peer_last_seq:
+        self._control(MessageType.ACK, seq)
+        if self._peer_last_seq is not None and not 0 < (seq - self._peer_last_seq) % 256 < 128:
+            # not ahead of the last frame delivered (serial-number arithmetic, RFC 1982): a
+            # retransmission, possibly reordered behind newer frames by a duplicating line
             self._events.append(DuplicateFrame(seq))
             return
         self._peer_last_seq = seq

@@ -1,0 +1,1 @@
+"""pyserial URL handlers that the driver adds (``faulty://``)."""
