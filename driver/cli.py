@@ -34,7 +34,6 @@ EXIT_CODES = {"ok": 0, "not_completed": 1, "rejected": 2, "no_terminal": 3, "pro
 # command -> the issue that builds it
 _PENDING = {
     "card": "real card readers",
-    "trace": "for students",
 }
 
 
@@ -81,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     client("cancel", "cancel the running command")
     client("settle", "close the batch: totals per currency")
     sub.add_parser("cards", help="the test card catalogue")
+    trace = sub.add_parser("trace", help="print a recorded trace, annotated")
+    trace.add_argument("files", nargs="+", metavar="FILE", help="trace files (host and terminal)")
+    trace.add_argument("--fields", action="store_true", help="every frame and APDU field by field")
     demo = sub.add_parser("demo", help="a terminal on a pty: sale, refund, PIN block, receipt")
     demo.add_argument("--json", action="store_true")
     for name, issue in _PENDING.items():
@@ -133,6 +135,22 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
 
 def _json_or_text(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
     print(json.dumps(data, ensure_ascii=False) if args.json else text)
+    return 0
+
+
+def _print_trace(files: list[str], fields: bool) -> int:
+    from protocols.trace import annotate, parse_line
+
+    records = []
+    for name in files:
+        try:
+            with open(name, encoding="utf-8") as trace:
+                records += [parse_line(line) for line in trace if line.strip()]
+        except (OSError, ValueError, TypeError) as e:
+            return _fail("rejected", f"cannot read the trace {name}: {e}")
+    print(f"{'seconds':>10}  {'  '.join(('host', 'terminal', 'card', 'authorizer'))}")
+    for line in annotate(records, fields=fields):
+        print(line)
     return 0
 
 
@@ -234,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from firmware_sim.cli import print_cards
 
         return print_cards()
+    if args.command == "trace":
+        return _print_trace(args.files, args.fields)
     if args.command == "demo":
         from .demo import run_demo
 

@@ -57,6 +57,7 @@ from protocols.messages import (
     SimRemoveCard,
     TransactionResult,
 )
+from protocols.trace import TraceRecord, record_line
 
 from .errors import (
     InputRejected,
@@ -118,7 +119,9 @@ class Terminal:
         on_prompt: PromptHandler | None = None,
         link_settings: LinkSettings | None = None,
         control_timeout: float = CONTROL_TIMEOUT,
+        trace: str | None = None,
     ) -> None:
+        self._trace = open(trace, "a", encoding="utf-8") if trace else None  # noqa: SIM115
         self.control_timeout = control_timeout
         self._url = port if isinstance(port, str) else None
         self._link_settings = link_settings
@@ -159,6 +162,17 @@ class Terminal:
             self._serial.close()
         except (serial.SerialException, OSError):
             pass
+        if self._trace is not None:
+            self._trace.close()
+            self._trace = None
+
+    def _record(self, direction: str, data: bytes) -> None:
+        if self._trace is not None and data:
+            record = TraceRecord(
+                round(time.time(), 6), "host", "bytes", direction, data.hex()
+            )
+            self._trace.write(record_line(record) + "\n")
+            self._trace.flush()
 
     # --- the exchange loop ---------------------------------------------------------------
 
@@ -236,11 +250,13 @@ class Terminal:
         try:
             out = self._link.data_to_send()
             if out:
+                self._record("out", out)
                 self._serial.write(out)
             self._serial.timeout = wait
             data = self._serial.read(1)
             if data and self._serial.in_waiting:
                 data += self._serial.read(self._serial.in_waiting)
+            self._record("in", data)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             raise LineLost(f"the line failed: {e or type(e).__name__}") from None
         now = time.monotonic()
@@ -261,6 +277,7 @@ class Terminal:
                 break
         out = self._link.data_to_send()
         if out:
+            self._record("out", out)
             try:
                 self._serial.write(out)
             except (serial.SerialException, OSError):

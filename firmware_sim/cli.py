@@ -31,7 +31,21 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         "--pin", default=None, help="the PIN the cardholder types (default: the card's)"
     )
     parser.add_argument("--cardholder", choices=("auto", "manual"), default="auto")
-    parser.add_argument("--step", action="store_true", help="step mode (arrives with issue 8)")
+    parser.add_argument(
+        "--step", action="store_true", help="step mode: show each transition and wait for Enter"
+    )
+    parser.add_argument(
+        "--step-diagram",
+        default=None,
+        metavar="SVG",
+        help="in step mode, draw the current state into this SVG file",
+    )
+    parser.add_argument(
+        "--trace",
+        default=None,
+        metavar="FILE",
+        help="record every frame, APDU and authorization (JSON lines)",
+    )
     parser.add_argument("--baud", type=int, default=115200)
     parser.add_argument("--pace", action="store_true", help="wire-accurate pacing at --baud")
     parser.add_argument("--language", choices=("en", "zh"), default="en")
@@ -63,8 +77,6 @@ def _fail(text: str) -> int:
 def run_terminal(args: argparse.Namespace) -> int:
     if args.reader != "virtual":
         return _fail(f"--reader {args.reader} is not built yet (the real card readers issue)")
-    if args.step:
-        return _fail("--step is not built yet (the for-students issue)")
     if args.card not in CATALOGUE:
         return _fail(f"unknown card {args.card!r}: see 'possim cards'")
     if args.pin is not None:
@@ -84,6 +96,9 @@ def run_terminal(args: argparse.Namespace) -> int:
         authorizer_latency=args.authorizer_latency,
         ack_timeout=args.ack_timeout,
         link_retries=args.link_retries,
+        trace=args.trace,
+        step=args.step,
+        step_diagram=args.step_diagram,
     )
     try:
         runner = TerminalRunner(config)

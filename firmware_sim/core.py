@@ -161,7 +161,13 @@ class TerminalCore:
         serial_number: str = "PSM00000001",
         cardholder_pin: str | None = None,
         random: Callable[[int], bytes] = secrets.token_bytes,
+        step_hook: Callable[[str, TerminalState, TerminalState, list[str]], None] | None = None,
+        apdu_observer: Callable[[bytes, bytes], None] | None = None,
     ) -> None:
+        # step_hook(trigger, source, destination, triggers allowed now) runs before each
+        # transition (step mode); apdu_observer(command, response) sees every APDU (traces)
+        self.step_hook = None  # not while powering on: recovery runs before anyone watches
+        self.apdu_observer = apdu_observer
         self.journal = journal
         self.authorizer = authorizer
         self._store = store or KeyStore.load()
@@ -186,6 +192,7 @@ class TerminalCore:
             initial=S.IDLE,
             queued=True,
             auto_transitions=False,
+            before_state_change="_before",
             after_state_change="_entered",
             send_event=True,
         )
@@ -212,10 +219,17 @@ class TerminalCore:
             S.IDLE: self._enter_idle,
         }
         self._fire("power_on")
+        self.step_hook = step_hook
 
     state: TerminalState  # set by transitions
 
     # --- plumbing ------------------------------------------------------------------------
+
+    def _before(self, event: Any) -> None:
+        if self.step_hook is not None:
+            source = TerminalState[event.transition.source]
+            dest = TerminalState[event.transition.dest]
+            self.step_hook(event.event.name, source, dest, self.allowed_triggers())
 
     def _entered(self, event: Any) -> None:
         self.history.append((event.event.name, event.transition.source, event.transition.dest))
@@ -528,8 +542,11 @@ class TerminalCore:
 
     def _apdu(self, apdu: CommandApdu) -> ResponseApdu:
         assert self.txn is not None and self.txn.reader is not None
-        response = ResponseApdu.decode(self.txn.reader.transmit(apdu.encode()))
-        return response
+        command = apdu.encode()
+        raw = self.txn.reader.transmit(command)
+        if self.apdu_observer is not None:
+            self.apdu_observer(command, raw)
+        return ResponseApdu.decode(raw)
 
     def _enter_application_selection(self) -> None:
         assert self.txn is not None

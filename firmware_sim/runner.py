@@ -23,12 +23,16 @@ from typing import Protocol
 import serial
 
 from keys import KeyStore
+from protocols.codes import MessageType
+from protocols.frame import Frame, FrameDecoder
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
+from protocols.trace import TraceRecord, apdu_fields, frame_fields, record_line
 
 from .authorizer import AuthorizationRequest, AuthorizationResponse, Authorizer, BuiltInAuthorizer
 from .cardholder import AutoCardholder, drain
 from .core import TerminalCore
 from .journal import Journal
+from .states import TerminalState
 
 __all__ = [
     "Port",
@@ -147,6 +151,36 @@ def open_port(spec: str, baud: int = 115200) -> Port:
     return SerialPort(spec, baud)
 
 
+class TracingAuthorizer:
+    """Records each authorization in the trace."""
+
+    def __init__(self, inner: Authorizer, record: Callable[..., None]) -> None:
+        self._inner = inner
+        self._record = record
+
+    def authorize(self, request: AuthorizationRequest) -> AuthorizationResponse:
+        response = self._inner.authorize(request)
+        self._record(
+            "authorization",
+            "out",
+            "",
+            response=f"{response.response_code} {response.auth_code}".strip(),
+            note=f"{request.kind.name} {request.currency} {request.amount} ref {request.reference}",
+        )
+        return response
+
+    def reverse(self, reference: str) -> bool:
+        done = self._inner.reverse(reference)
+        self._record(
+            "authorization",
+            "out",
+            "",
+            response="reversed" if done else "nothing",
+            note=f"REVERSAL ref {reference}",
+        )
+        return done
+
+
 class DelayedAuthorizer:
     """Network latency to the host: the answer comes back ``seconds`` after the decision."""
 
@@ -176,6 +210,9 @@ class TerminalConfig:
     authorizer_latency: float = 0.0
     ack_timeout: float | None = None
     link_retries: int | None = None
+    trace: str | None = None  # JSON lines of every frame, APDU and authorization
+    step: bool = False  # wait for Enter before each transition
+    step_diagram: str | None = None  # in step mode, draw the current state into this SVG
 
 
 class TerminalRunner:
@@ -194,6 +231,11 @@ class TerminalRunner:
         if config.link_retries is not None:
             settings = replace(settings, max_retries=config.link_retries)
         self.link = Link(settings)
+        self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
+        self._frames_in = FrameDecoder()
+        self._frames_out = FrameDecoder()
+        self.last_frame: tuple[str, Frame] | None = None
+        self.last_apdu: tuple[bytes, bytes] | None = None
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
         # cardholder actions from other threads (the keyboard), run on the runner's thread
@@ -208,6 +250,8 @@ class TerminalRunner:
         authorizer: Authorizer = self._authorizer
         if self.config.authorizer_latency:
             authorizer = DelayedAuthorizer(authorizer, self.config.authorizer_latency)
+        if self._trace is not None:
+            authorizer = TracingAuthorizer(authorizer, self._record)
         if not hasattr(self, "_journal"):
             self._journal = Journal(self.config.journal)
         return TerminalCore(
@@ -216,7 +260,72 @@ class TerminalRunner:
             store=self._store,
             language=self.config.language,
             cardholder_pin=self.config.pin,
+            step_hook=self._step_pause if self.config.step else None,
+            apdu_observer=self._on_apdu,
         )
+
+    # --- traces and step mode -------------------------------------------------------------
+
+    def _record(
+        self, kind: str, direction: str, data: str, response: str = "", note: str = ""
+    ) -> None:
+        if self._trace is not None:
+            record = TraceRecord(
+                round(time.time(), 6),
+                "terminal",
+                kind,
+                direction,
+                data,
+                response,
+                note,
+            )
+            self._trace.write(record_line(record) + "\n")
+            self._trace.flush()
+
+    def _on_apdu(self, command: bytes, response: bytes) -> None:
+        self.last_apdu = (command, response)
+        self._record("apdu", "out", command.hex(), response.hex())
+
+    def _saw_bytes(self, direction: str, data: bytes) -> None:
+        decoder = self._frames_in if direction == "in" else self._frames_out
+        for item in decoder.feed(data, time.monotonic()):
+            if isinstance(item, Frame) and item.type not in (MessageType.ACK, MessageType.NAK):
+                self.last_frame = (direction, item)
+        self._record("bytes", direction, data.hex())
+
+    def _step_pause(
+        self, trigger: str, source: TerminalState, dest: TerminalState, allowed: list[str]
+    ) -> None:
+        out = self.link.data_to_send()  # acknowledge what came in before we stop
+        if out:
+            self._saw_bytes("out", out)
+            self._write(out)
+        lines = [
+            "",
+            f"── step: {source.name} ({source.value})",
+            f"   event {trigger} -> {dest.name}",
+            f"   allowed now: {', '.join(allowed)}",
+        ]
+        if self.last_frame is not None:
+            direction, frame = self.last_frame
+            arrow = "host -> terminal" if direction == "in" else "terminal -> host"
+            lines.append(f"   last frame, {arrow}:")
+            lines += [f"      {f:<22}{h:<26}{m}" for f, h, m in frame_fields(frame)]
+        if self.last_apdu is not None:
+            lines.append("   last APDU:")
+            lines += [f"      {line}" for line in apdu_fields(*self.last_apdu)]
+        if self.config.step_diagram:
+            try:
+                from .diagram import state_graph
+
+                svg = state_graph(source).pipe(format="svg")
+                with open(self.config.step_diagram, "wb") as drawing:
+                    drawing.write(svg)
+            except Exception as e:  # noqa: BLE001 - no graphviz: say so, keep stepping
+                lines.append(f"   (no diagram: {e})")
+        print("\n".join(lines), flush=True)
+        print("[Enter] to go on", flush=True)
+        sys.stdin.readline()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve, name="possim-terminal", daemon=True)
@@ -228,6 +337,8 @@ class TerminalRunner:
             self._thread.join(timeout=5)
         self.port.close()
         self._journal.close()
+        if self._trace is not None:
+            self._trace.close()
         self._authorizer.close()
 
     def serve(self) -> None:
@@ -247,6 +358,8 @@ class TerminalRunner:
             waits.append(core_deadline - time.time())
         timeout = max(0.0, min([max_wait, *waits]))
         data = self.port.read(timeout)
+        if data:
+            self._saw_bytes("in", data)
         now = time.monotonic()
         self.link.receive_data(data, now)
         self.link.tick(now)
@@ -270,4 +383,5 @@ class TerminalRunner:
             self.core = self._boot()  # a cold start: recovery runs on the same journal
         out = self.link.data_to_send()
         if out:
+            self._saw_bytes("out", out)
             self._write(out)

@@ -1,0 +1,180 @@
+"""Traces: what crossed each line, as JSON lines, and a protocol-analyser reading of them.
+
+A record is one of: bytes a side wrote or read on the host link (``kind`` "bytes"), an APDU
+and its response between terminal and card ("apdu"), an authorization between terminal and
+authorizer ("authorization"). Both the terminal (``possim terminal --trace FILE``) and the
+driver (``Terminal(..., trace=FILE)``) write them; ``possim trace FILE`` prints them annotated,
+with a message-sequence view across host, terminal, card and authorizer.
+
+>>> from protocols.frame import Frame, encode_frame
+>>> line = record_line(TraceRecord(1.5e9, "host", "bytes", "out", encode_frame(Frame(0, 0x20, b"")).hex()))
+>>> annotate([parse_line(line)])[0]
+'     0.000  host ───── seq=00 INFO_REQUEST ───▶ terminal'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .apdu import CommandApdu, Ins, ResponseApdu
+from .codes import MessageType
+from .errors import RemoteProtocolError
+from .exchanges import describe
+from .frame import Frame, FrameDecoder, encode_frame
+from .messages import MESSAGE_CLASSES, decode_payload
+from .tlv import Tlv, decode_tlv
+
+__all__ = ["TraceRecord", "record_line", "parse_line", "annotate", "frame_fields", "apdu_fields"]
+
+PARTIES = ("host", "terminal", "card", "authorizer")
+
+
+@dataclass(frozen=True)
+class TraceRecord:
+    time: float
+    side: str  # who recorded it: host or terminal
+    kind: str  # bytes, apdu, authorization
+    direction: str  # out (written by ``side``) or in (read by it)
+    hex: str  # bytes: the bytes; apdu: the command; authorization: empty
+    response: str = ""  # apdu: the response; authorization: the outcome
+    note: str = ""
+
+
+def record_line(record: TraceRecord) -> str:
+    return json.dumps(record.__dict__, separators=(",", ":"))
+
+
+def parse_line(line: str) -> TraceRecord:
+    data: dict[str, Any] = json.loads(line)
+    return TraceRecord(**data)
+
+
+def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
+    """(field, hex, meaning) for one frame, header to CRC, payload field by field."""
+    length = len(frame.payload) + 2
+    try:
+        name = MessageType(frame.type).name
+    except ValueError:
+        name = "unknown"
+    rows = [
+        ("STX", "02", "start of frame"),
+        ("LEN", f"{length:04X}", f"{length} bytes of SEQ, TYPE and payload"),
+        ("LCS", f"{-((length >> 8) + (length & 0xFF)) & 0xFF:02X}", "length checksum"),
+        ("SEQ", f"{frame.seq:02X}", f"sequence number {frame.seq}"),
+        ("TYPE", f"{frame.type:02X}", name),
+    ]
+    cls = MESSAGE_CLASSES.get(frame.type)  # type: ignore[call-overload]
+    if frame.type == MessageType.LINK_RESET:
+        rows.append(("session", frame.payload.hex().upper(), "the sender's session id"))
+    elif cls is not None and frame.payload:
+        try:
+            message = decode_payload(frame.type, frame.payload)
+            values = message._wire_values()
+            for sub in cls.SCHEMA.subcons:
+                if not sub.name:
+                    continue
+                raw = sub.build(values[sub.name])
+                value = getattr(message, sub.name)
+                shown = (
+                    value.hex().upper()
+                    if isinstance(value, bytes)
+                    else getattr(value, "name", value)
+                )
+                rows.append((sub.name, raw.hex().upper(), str(shown)))
+        except RemoteProtocolError as e:
+            rows.append(("payload", frame.payload.hex().upper(), f"rejected: {e.error_code.name}"))
+    return rows
+
+
+def _tlv_lines(items: list[Tlv], depth: int = 0) -> list[str]:
+    out = []
+    for tag, value in items:
+        if isinstance(value, list):
+            out.append(f"{'  ' * depth}{tag:X}")
+            out += _tlv_lines(value, depth + 1)
+        else:
+            out.append(f"{'  ' * depth}{tag:X} = {value.hex().upper()}")
+    return out
+
+
+def apdu_fields(command: bytes, response: bytes) -> list[str]:
+    """An APDU exchange field by field, the response's TLVs as a tree."""
+    lines = []
+    try:
+        apdu = CommandApdu.decode(command)
+        try:
+            ins = Ins(apdu.ins).name
+        except ValueError:
+            ins = f"{apdu.ins:02X}"
+        lines.append(
+            f"CLA={apdu.cla:02X} INS={apdu.ins:02X} ({ins}) P1={apdu.p1:02X} P2={apdu.p2:02X}"
+            + (f" Lc={len(apdu.data):02X} data={apdu.data.hex().upper()}" if apdu.data else "")
+            + (f" Le={apdu.le:02X}" if apdu.le is not None else "")
+        )
+        answer = ResponseApdu.decode(response)
+        lines.append(f"SW={answer.sw:04X}" + (" (OK)" if answer.ok else ""))
+        if answer.data:
+            try:
+                lines += _tlv_lines(decode_tlv(answer.data))
+            except RemoteProtocolError:
+                lines.append(f"data={answer.data.hex().upper()}")
+    except RemoteProtocolError as e:
+        lines.append(f"malformed: {e}")
+    return lines
+
+
+def _arrow(source: str, target: str, label: str, when: float) -> str:
+    left, right = sorted((source, target), key=PARTIES.index)
+    pointing_right = source == left
+    body = f"─── {label} ───"
+    arrow = f"──{body}▶" if pointing_right else f"◀{body}──"
+    return f"{when:10.3f}  {left} {arrow} {right}"
+
+
+def annotate(records: list[TraceRecord], *, fields: bool = False) -> list[str]:
+    """The message-sequence view; with ``fields`` every frame and APDU decoded field by field.
+    Frames are taken from the recording side's outgoing bytes (and incoming bytes recorded by
+    a side whose peer did not trace)."""
+    sides_out = {r.side for r in records if r.kind == "bytes" and r.direction == "out"}
+    decoders: dict[tuple[str, str], FrameDecoder] = {}
+    lines: list[str] = []
+    start = min((r.time for r in records), default=0.0)
+    for record in sorted(records, key=lambda r: r.time):
+        if record.kind == "bytes":
+            sender = (
+                record.side
+                if record.direction == "out"
+                else ("terminal" if record.side == "host" else "host")
+            )
+            if record.direction == "in" and sender in sides_out:
+                continue  # the sender's own record shows it
+            receiver = "terminal" if sender == "host" else "host"
+            decoder = decoders.setdefault((sender, receiver), FrameDecoder())
+            for item in decoder.feed(bytes.fromhex(record.hex), record.time):
+                if not isinstance(item, Frame):
+                    lines.append(f"{record.time - start:10.3f}  {sender}: {item.error}")
+                    continue
+                lines.append(
+                    _arrow(sender, receiver, describe(encode_frame(item)), record.time - start)
+                )
+                if fields:
+                    lines += [f"{'':12}{f:<24}{h:<34}{m}" for f, h, m in frame_fields(item)]
+        elif record.kind == "apdu":
+            command = bytes.fromhex(record.hex)
+            try:
+                name = Ins(command[1]).name if len(command) > 1 else "?"
+            except ValueError:
+                name = f"INS {command[1]:02X}"
+            response = bytes.fromhex(record.response)
+            lines.append(_arrow("terminal", "card", name, record.time - start))
+            lines.append(
+                _arrow("card", "terminal", f"SW {response[-2:].hex().upper()}", record.time - start)
+            )
+            if fields:
+                lines += [f"{'':12}{line}" for line in apdu_fields(command, response)]
+        elif record.kind == "authorization":
+            lines.append(_arrow("terminal", "authorizer", record.note, record.time - start))
+            lines.append(_arrow("authorizer", "terminal", record.response, record.time - start))
+    return lines
