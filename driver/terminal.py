@@ -168,9 +168,7 @@ class Terminal:
 
     def _record(self, direction: str, data: bytes) -> None:
         if self._trace is not None and data:
-            record = TraceRecord(
-                round(time.time(), 6), "host", "bytes", direction, data.hex()
-            )
+            record = TraceRecord(round(time.time(), 6), "host", "bytes", direction, data.hex())
             self._trace.write(record_line(record) + "\n")
             self._trace.flush()
 
