@@ -4,6 +4,7 @@ the built-in authorizer. For tests and doctests of firmware_sim."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from keys import KeyStore
 
@@ -19,11 +20,7 @@ def shipped_store() -> KeyStore:
     return KeyStore.load()
 
 
-def make_core(journal: Journal | None = None, **options: object) -> TerminalCore:
+def make_core(journal: Journal | None = None, **options: Any) -> TerminalCore:
     store = shipped_store()
-    return TerminalCore(
-        journal=journal or Journal(),
-        authorizer=BuiltInAuthorizer(store),
-        store=store,
-        **options,  # type: ignore[arg-type]
-    )
+    options.setdefault("authorizer", BuiltInAuthorizer(store))
+    return TerminalCore(journal=journal or Journal(), store=store, **options)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import signal
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from driver import InputRejected, Terminal, TerminalError, TransactionOutcome
 from driver.testing import spawn_terminal
+from firmware_sim.reconcile import reconcile
 from protocols.errors import ErrorCode
 from protocols.link import LinkSettings
 
@@ -101,30 +101,11 @@ def run(transactions: int, seed: int) -> dict[str, int]:
                     figures["lost"] += 1
         process.kill()
         process.wait()
-        with sqlite3.connect(journal) as db:
-            rows = db.execute(
-                "SELECT client_transaction_id, seq, status, state FROM transactions"
-            ).fetchall()
-        by_reference = {f"{seq:012d}": (t, status, state) for t, seq, status, state in rows}
-        figures["reversed"] = sum(1 for _, _, _, state in rows if state == "reversed")
-        with sqlite3.connect(journal + ".ledger") as db:
-            ledger = db.execute("SELECT reference, status FROM ledger").fetchall()
-        authorized: dict[str, int] = {}
-        for reference, status in ledger:
-            entry = by_reference.get(reference)
-            if status == "authorized":
-                if entry is None or entry[1] != 0 or entry[2] != "completed":
-                    figures["lost"] += 1
-                else:
-                    authorized[entry[0]] = authorized.get(entry[0], 0) + 1
-            elif (
-                status == "reversed"
-                and (entry is None or entry[2] != "reversed")
-                and (entry is None or entry[1] == 0)
-            ):
-                figures["lost"] += 1  # reversed by the issuer but shown approved
-        figures["charged_twice"] = sum(1 for n in authorized.values() if n > 1)
-        figures["approved"] = len(authorized)
+        books = reconcile(journal)
+        figures["reversed"] = books.reversed
+        figures["lost"] += books.unrecorded + books.reversed_but_shown_approved
+        figures["charged_twice"] = books.charged_twice
+        figures["approved"] = books.approved
     return figures
 
 

@@ -21,7 +21,6 @@ twice). Figures:
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driver import InputRejected, Terminal, TerminalError, TransactionOutcome
+from firmware_sim.reconcile import reconcile as reconcile_books
 from firmware_sim.runner import TerminalConfig, TerminalRunner
 from protocols.errors import ErrorCode
 from protocols.link import LinkSettings
@@ -65,23 +65,10 @@ def reconcile(
             truth = clean.lookup(txn_id)
             if truth.status != outcome.status or truth.auth_code != outcome.auth_code:
                 figures.lost += 1
-    with sqlite3.connect(journal) as db:
-        rows = db.execute(
-            "SELECT client_transaction_id, seq, status, state FROM transactions"
-        ).fetchall()
-    by_reference = {f"{seq:012d}": (txn_id, status, state) for txn_id, seq, status, state in rows}
-    with sqlite3.connect(journal + ".ledger") as db:
-        ledger = db.execute("SELECT reference, status FROM ledger").fetchall()
-    authorized: dict[str, int] = {}
-    for reference, status in ledger:
-        entry = by_reference.get(reference)
-        if status == "authorized":
-            if entry is None or entry[1] != 0 or entry[2] != "completed":
-                figures.lost += 1  # money taken that the journal does not show as approved
-            else:
-                authorized[entry[0]] = authorized.get(entry[0], 0) + 1
-    figures.charged_twice = sum(1 for count in authorized.values() if count > 1)
-    figures.approved = len(authorized)
+    books = reconcile_books(journal)
+    figures.lost += books.unrecorded + books.reversed_but_shown_approved
+    figures.charged_twice = books.charged_twice
+    figures.approved = books.approved
 
 
 def soak(rate: float, transactions: int, seed: int, max_seconds: float) -> Figures:

@@ -54,3 +54,35 @@ def test_short_crash_soak_loses_nothing() -> None:
     assert figures["kills"] == 6
     assert (figures["lost"], figures["charged_twice"]) == (0, 0)
     assert figures["completed"] + figures["recovered"] == 6
+
+
+def test_reconciliation_catches_money_the_journal_does_not_show(tmp_path: Path) -> None:
+    from firmware_sim.authorizer import AuthorizationRequest, BuiltInAuthorizer
+    from firmware_sim.journal import Journal
+    from firmware_sim.reconcile import reconcile
+    from firmware_sim.testing import make_core, shipped_store
+    from protocols.codes import EntryMode, TransactionKind
+
+    path = str(tmp_path / "journal.sqlite")
+    journal = Journal(path)
+    authorizer = BuiltInAuthorizer(shipped_store(), path + ".ledger")
+    reference = journal.record_authorizing(
+        "T1", TransactionKind.SALE, 1234, "EUR", "", "476173******0010", EntryMode.SWIPE, 0
+    )
+    authorizer.authorize(
+        AuthorizationRequest(
+            TransactionKind.SALE,
+            reference,
+            "4761739001010069",
+            "00",
+            "2812",
+            1234,
+            "EUR",
+            EntryMode.SWIPE,
+            "202611",
+        )
+    )
+    assert reconcile(path).unrecorded == 1  # a crash right here: money taken, no completion
+    make_core(journal, authorizer=authorizer)  # the restart's recovery reverses it
+    books = reconcile(path)
+    assert books.clean and books.reversed == 1 and books.approved == 0
