@@ -32,9 +32,7 @@ VERSION = "0.1.0"
 EXIT_CODES = {"ok": 0, "not_completed": 1, "rejected": 2, "no_terminal": 3, "protocol": 4}
 
 # command -> the issue that builds it
-_PENDING = {
-    "card": "real card readers",
-}
+_PENDING: dict[str, str] = {}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     client("cancel", "cancel the running command")
     client("settle", "close the batch: totals per currency")
     sub.add_parser("cards", help="the test card catalogue")
+    card = sub.add_parser("card", help="serve a catalogue card to pcscd through vpcd")
+    card.add_argument("--card", default="default")
+    card.add_argument("--vpcd", default="127.0.0.1:35963", metavar="HOST:PORT")
     trace = sub.add_parser("trace", help="print a recorded trace, annotated")
     trace.add_argument("files", nargs="+", metavar="FILE", help="trace files (host and terminal)")
     trace.add_argument("--fields", action="store_true", help="every frame and APDU field by field")
@@ -248,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from firmware_sim.cli import run_terminal
 
         return run_terminal(args)
+    if args.command == "card":
+        from firmware_sim.cli import serve_card
+
+        return serve_card(args.card, args.vpcd)
     if args.command == "cards":
         from firmware_sim.cli import print_cards
 

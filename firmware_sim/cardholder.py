@@ -25,8 +25,15 @@ class AutoCardholder:
     """Answers prompts at once. ``entry_mode`` is how the card is offered first; a card that
     has no chip is swiped, and a chip card that is refused at the swipe is inserted."""
 
-    def __init__(self, card: str = "default", entry_mode: EntryMode = EntryMode.CHIP) -> None:
+    def __init__(
+        self,
+        card: str = "default",
+        entry_mode: EntryMode = EntryMode.CHIP,
+        *,
+        presents_cards: bool = True,
+    ) -> None:
         self.card = card
+        self.presents_cards = presents_cards  # False: the card is in a real reader
         self.entry_mode = entry_mode
         self._presentations = 0
         self._swipe_next = False
@@ -35,7 +42,11 @@ class AutoCardholder:
         state = core.state
         if prompt.prompt_id is PromptId.USE_MAG_STRIPE:
             self._swipe_next = True
-        elif prompt.prompt_id is PromptId.INSERT_CARD and state is TerminalState.WAITING_FOR_CARD:
+        elif (
+            prompt.prompt_id is PromptId.INSERT_CARD
+            and state is TerminalState.WAITING_FOR_CARD
+            and self.presents_cards
+        ):
             self._present(core, now)
         elif prompt.prompt_id is PromptId.ENTER_PIN and state in (
             TerminalState.OFFLINE_PIN,

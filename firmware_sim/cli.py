@@ -25,7 +25,11 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal", default=":memory:", help="SQLite journal file (default: in memory)"
     )
-    parser.add_argument("--reader", default="virtual", help="virtual (pcsc arrives with issue 6)")
+    parser.add_argument(
+        "--reader",
+        default="virtual",
+        help="virtual (the catalogue, in process) or pcsc[:NAME] (a PC/SC reader)",
+    )
     parser.add_argument("--card", default="default", help="the automatic cardholder's card")
     parser.add_argument(
         "--pin", default=None, help="the PIN the cardholder types (default: the card's)"
@@ -75,8 +79,8 @@ def _fail(text: str) -> int:
 
 
 def run_terminal(args: argparse.Namespace) -> int:
-    if args.reader != "virtual":
-        return _fail(f"--reader {args.reader} is not built yet (the real card readers issue)")
+    if args.reader != "virtual" and not args.reader.startswith("pcsc"):
+        return _fail(f"--reader takes virtual or pcsc[:NAME], not {args.reader!r}")
     if args.card not in CATALOGUE:
         return _fail(f"unknown card {args.card!r}: see 'possim cards'")
     if args.pin is not None:
@@ -96,6 +100,7 @@ def run_terminal(args: argparse.Namespace) -> int:
         authorizer_latency=args.authorizer_latency,
         ack_timeout=args.ack_timeout,
         link_retries=args.link_retries,
+        reader=args.reader,
         trace=args.trace,
         step=args.step,
         step_diagram=args.step_diagram,
@@ -150,6 +155,27 @@ def _manual_action(words: list[str]):  # type: ignore[no-untyped-def]
     if command == "cancel":
         return lambda core, now: core.press_cancel(now)
     return None
+
+
+def serve_card(card: str, vpcd: str) -> int:
+    """``possim card``: a catalogue card in vpcd's reader until interrupted."""
+    from .cards import VirtualCard
+    from .vpcd import VpcdCard
+
+    if card not in CATALOGUE:
+        return _fail(f"unknown card {card!r}: see 'possim cards'")
+    host, _, port = vpcd.rpartition(":")
+    try:
+        address = (host or "127.0.0.1", int(port))
+    except ValueError:
+        return _fail(f"--vpcd takes HOST:PORT, not {vpcd!r}")
+    server = VpcdCard(VirtualCard(CATALOGUE[card]), address)
+    print(f"card {card} for vpcd at {address[0]}:{address[1]} (Ctrl-C to take it out)", flush=True)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
 
 
 def print_cards() -> int:

@@ -324,6 +324,15 @@ class TerminalCore:
         txn.card, txn.entry_mode = profile, mode
         self._run(lambda: self._fire("card_presented"))
 
+    def present_reader(self, reader: CardReader, now: float) -> None:
+        """A card was inserted in a real (PC/SC) reader: read it by its chip."""
+        self._now = now
+        txn = self.txn
+        if txn is None or self.state is not S.WAITING_FOR_CARD:
+            raise MachineError("no card is wanted now")
+        txn.card, txn.reader, txn.entry_mode = None, reader, EntryMode.CHIP
+        self._run(lambda: self._fire("card_presented"))
+
     def enter_pin(self, entry: PinEntry, now: float) -> None:
         """The simulated cardholder keys in the card's PIN, a wrong one, or bypasses."""
         self.type_pin(self._typed_pin(entry), now)
@@ -521,9 +530,14 @@ class TerminalCore:
 
     def _enter_card_read(self) -> None:
         txn = self.txn
-        assert txn is not None and txn.card is not None
+        assert txn is not None
         self._deadline = None
+        if txn.card is None and txn.reader is not None:  # a card in a real reader
+            txn.reader.power_on()
+            self._fire("chip_read")
+            return
         card = txn.card
+        assert card is not None
         if txn.entry_mode is EntryMode.CHIP:
             virtual = self.wallet.setdefault(card.name, VirtualCard(card, self._store))
             txn.reader = InProcessReader(virtual)
@@ -731,7 +745,7 @@ class TerminalCore:
 
     def _enter_online_authorization(self) -> None:
         txn = self.txn
-        assert txn is not None and txn.card is not None
+        assert txn is not None
         self._prompt(PromptId.AUTHORISING)
         pan = txn.pan
         txn.reference = self.journal.record_authorizing(
@@ -745,7 +759,12 @@ class TerminalCore:
             int(self._now),
             self._pin_pad.counters if txn.pin_block is not None else None,
         )
-        expiry = txn.track2.expiry if txn.track2 else txn.card.expiry
+        if txn.track2 is not None:
+            expiry = txn.track2.expiry
+        elif 0x5F24 in txn.tags:
+            expiry = txn.tags[0x5F24].hex()[:4]
+        else:
+            expiry = txn.card.expiry if txn.card else "0000"
         when = datetime.fromtimestamp(self._now, timezone.utc)
         psn = txn.tags.get(0x5F34, b"\x00").hex()
         response = self.authorizer.authorize(

@@ -32,6 +32,7 @@ from .authorizer import AuthorizationRequest, AuthorizationResponse, Authorizer,
 from .cardholder import AutoCardholder, drain
 from .core import TerminalCore
 from .journal import Journal
+from .pcsc import PcscReader
 from .states import TerminalState
 
 __all__ = [
@@ -210,6 +211,7 @@ class TerminalConfig:
     authorizer_latency: float = 0.0
     ack_timeout: float | None = None
     link_retries: int | None = None
+    reader: str = "virtual"  # virtual, or pcsc[:NAME] for a PC/SC reader
     trace: str | None = None  # JSON lines of every frame, APDU and authorization
     step: bool = False  # wait for Enter before each transition
     step_diagram: str | None = None  # in step mode, draw the current state into this SVG
@@ -224,7 +226,15 @@ class TerminalRunner:
         self._store = KeyStore.load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.cardholder = AutoCardholder(config.card) if config.cardholder == "auto" else None
+        self.pcsc: PcscReader | None = None
+        if config.reader.startswith("pcsc"):
+            self.pcsc = PcscReader(config.reader.partition(":")[2])
+        self._next_poll = 0.0
+        self.cardholder = (
+            AutoCardholder(config.card, presents_cards=self.pcsc is None)
+            if config.cardholder == "auto"
+            else None
+        )
         settings = LinkSettings.for_baud(config.baud) if config.baud < 115200 else LinkSettings()
         if config.ack_timeout is not None:
             settings = replace(settings, ack_timeout=config.ack_timeout)
@@ -345,6 +355,17 @@ class TerminalRunner:
         while not self._stop.is_set():
             self.step()
 
+    def _poll_reader(self) -> None:
+        """With a PC/SC reader: a card inserted while one is wanted, or taken out after."""
+        if self.pcsc is None or time.monotonic() < self._next_poll:
+            return
+        self._next_poll = time.monotonic() + 0.2
+        state = self.core.state
+        if state is TerminalState.WAITING_FOR_CARD and self.pcsc.card_present():
+            self.core.present_reader(self.pcsc, time.time())
+        elif state is TerminalState.CARD_REMOVAL and not self.pcsc.card_present():
+            self.core.remove_card(time.time())
+
     def _write(self, data: bytes) -> None:
         self.port.write(data)
         if self.config.pace:  # wire-accurate: 10 bits a byte (8N1) at the configured baud
@@ -374,6 +395,7 @@ class TerminalRunner:
                 action(self.core, time.time())
             except Exception as e:  # noqa: BLE001 - a refused action is reported, not fatal
                 print(f"possim: {e or type(e).__name__}", file=sys.stderr)
+        self._poll_reader()
         self.core.tick(time.time())
         for message in drain(self.core, self.cardholder, time.time()):
             self.link.send(message, time.monotonic())

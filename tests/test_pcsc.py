@@ -1,0 +1,145 @@
+"""The card side through real PC/SC: a private pcscd with the vsmartcard vpcd driver, the
+virtual card served to it (``possim card``'s VpcdCard), and the terminal reading it with
+pyscard (``--reader pcsc``): a full sale from the driver to the card and back."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from driver import CancelOutcome, Terminal, TransactionStatus
+from driver.testing import terminal_process
+from firmware_sim.cards import CATALOGUE, VirtualCard
+from firmware_sim.pcsc import PcscReader, list_readers
+from firmware_sim.vpcd import VpcdCard
+
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+READER = "Virtual PCD 00 00"
+
+
+def _start_pcscd(config: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        ["pcscd", "-f", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if any(name.startswith("Virtual PCD") for name in list_readers()):
+                return process
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("pcscd did not show the Virtual PCD reader")
+
+
+@pytest.fixture
+def pcscd(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A pcscd of our own: its own reader configuration (vpcd on a private port)."""
+    if shutil.which("pcscd") is None or not VPCD_DRIVER.exists() or os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install and run pcscd with vsmartcard-vpcd (as root)")
+        pytest.skip("pcscd, vsmartcard-vpcd or root is missing")
+    if (
+        Path("/run/pcscd/pcscd.comm").exists()
+        and subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode == 0
+    ):
+        if os.environ.get("CI"):
+            pytest.fail("another pcscd is running: .ci/run stops it before the tests")
+        pytest.skip("another pcscd is running")
+    port = random.randint(36000, 36999)
+    config = tmp_path / "reader.conf.d"
+    config.mkdir()
+    (config / "vpcd").write_text(
+        f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:X}\n'
+        f"LIBPATH {VPCD_DRIVER}\nCHANNELID 0x{port:X}\n"
+    )
+    process = _start_pcscd(config)
+    holder = {"process": process}
+    try:
+        yield config, port
+    finally:
+        holder["process"].terminate()
+        holder["process"].wait(10)
+
+
+def _serve(card: str, port: int) -> tuple[VpcdCard, threading.Thread]:
+    server = VpcdCard(VirtualCard(CATALOGUE[card]), ("127.0.0.1", port))
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    assert server.connected.wait(10)
+    return server, thread
+
+
+def _wait_for_card(present: bool) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if PcscReader(READER).card_present() == present:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"card present should be {present}")
+
+
+def test_a_generic_pcsc_client_reads_the_virtual_card(pcscd: tuple[Path, int]) -> None:
+    _, port = pcscd
+    server, _ = _serve("default", port)
+    try:
+        _wait_for_card(True)
+        reader = PcscReader(READER)
+        atr = reader.power_on()
+        assert atr.hex().upper() == "3B6800000073C84013009000"
+        pse = reader.transmit(bytes.fromhex("00A404000E315041592E5359532E444446303100"))
+        assert pse[-2:] == b"\x90\x00" and b"1PAY.SYS.DDF01" in pse
+        pin_tries = reader.transmit(bytes.fromhex("80CA9F1700"))
+        assert pin_tries == bytes.fromhex("9F1701039000")
+        reader.power_off()
+    finally:
+        server.stop()
+
+
+def test_a_full_sale_through_pcscd_and_vpcd(pcscd: tuple[Path, int]) -> None:
+    config, port = pcscd
+    server, _ = _serve("default", port)
+    _wait_for_card(True)
+    with terminal_process("--port", "pty", "--reader", f"pcsc:{READER}") as tty:
+        with Terminal(tty) as terminal:
+            outcome = terminal.sale("12.34", "EUR")
+            assert (outcome.status, outcome.response_code) == (TransactionStatus.APPROVED, "00")
+            assert outcome.masked_pan == "476173******0010"
+            assert server.exchanges >= 8  # SELECT, READ RECORD, GPO, GENERATE AC twice...
+            server.stop()  # the cardholder takes the card out
+            _wait_for_card(False)
+            deadline = time.monotonic() + 5
+            while terminal.cancel() is not CancelOutcome.NOTHING_RUNNING:  # removal seen: idle
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    del config
+
+
+def test_the_card_reconnects_when_pcscd_restarts(pcscd: tuple[Path, int]) -> None:
+    config, port = pcscd
+    server, _ = _serve("offline-pin", port)
+    try:
+        subprocess.run(["pkill", "-x", "pcscd"], check=False)
+        time.sleep(1)
+        restarted = _start_pcscd(config)
+        try:
+            assert server.connected.wait(10)
+            _wait_for_card(True)
+            reader = PcscReader(READER)
+            reader.power_on()
+            assert reader.transmit(bytes.fromhex("80CA9F3600"))[-2:] == b"\x90\x00"
+            reader.power_off()
+        finally:
+            restarted.terminate()
+            restarted.wait(10)
+    finally:
+        server.stop()
