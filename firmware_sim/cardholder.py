@@ -54,6 +54,8 @@ class AutoCardholder:
             TerminalState.PIN_ENTRY,
         ):
             core.enter_pin(core.cardholder_types(), now)
+        elif prompt.prompt_id is PromptId.SCAN_QR_CODE and state is TerminalState.QR_DISPLAYED:
+            core.wallet_pays(now)
         elif prompt.prompt_id is PromptId.REMOVE_CARD and state is TerminalState.CARD_REMOVAL:
             core.remove_card(now)
             self._presentations = 0

@@ -32,6 +32,7 @@ __all__ = [
     "CATALOGUE",
     "VirtualCard",
     "PSE",
+    "PPSE",
     "card_data",
 ]
 
@@ -39,7 +40,9 @@ PSE = b"1PAY.SYS.DDF01"
 
 CDOL1 = bytes.fromhex("9F02069F03069F1A0295055F2A029A039C019F3704")
 CDOL2 = bytes.fromhex("8A02911095059F3704")
-PDOL = bytes.fromhex("9F02065F2A02")
+PPSE = b"2PAY.SYS.DDF01"
+# TTQ (zero from a contact terminal), amount, currency, unpredictable number
+PDOL = bytes.fromhex("9F66049F02065F2A029F3704")
 AIP = bytes.fromhex("1800")  # cardholder verification and terminal risk management supported
 
 
@@ -64,7 +67,9 @@ class CardProfile:
     cardholder_pin: str | None = None
     pin_tries: int = 3
     cvm: Cvm = Cvm.ONLINE_PIN
-    interfaces: frozenset[EntryMode] = frozenset({EntryMode.CHIP, EntryMode.SWIPE})
+    interfaces: frozenset[EntryMode] = frozenset(
+        {EntryMode.CHIP, EntryMode.SWIPE, EntryMode.TAP, EntryMode.QR}
+    )
     language: str = "en"
     aid: bytes = bytes.fromhex("A0000000031010")
     label: str = "VISA CREDIT"
@@ -72,6 +77,7 @@ class CardProfile:
     cardholder_name: str = "POSSIM/TEST CARD"
     declines_offline: bool = False
     chip_broken: bool = False
+    t0: bool = False  # answers as a T=0 card: 61xx and GET RESPONSE, 6Cxx
 
     @property
     def service_code(self) -> str:
@@ -131,6 +137,18 @@ CATALOGUE: dict[str, CardProfile] = {
             declines_offline=True,
         ),
         CardProfile(
+            "contactless-only",
+            "tap only: no PIN up to EUR 50.00 (the CVM limit), online PIN above",
+            "4761739001010101",
+            interfaces=frozenset({EntryMode.TAP}),
+        ),
+        CardProfile(
+            "t0-card",
+            "a T=0 card: 61xx then GET RESPONSE, 6Cxx for a wrong Le (readers handle it)",
+            "4761739001010119",
+            t0=True,
+        ),
+        CardProfile(
             "broken-chip",
             "the chip does not answer: the terminal falls back to the stripe",
             "4761739001010093",
@@ -164,6 +182,7 @@ class VirtualCard:
         self.atc = 0
         self._selected = b""
         self._session: dict[str, bytes] = {}
+        self._pending = b""  # T=0: the answer waiting for GET RESPONSE
         self._pin = Pin(profile.pin)
         store = store or KeyStore.load()
         self._keys: CardKeys = store.card_keys(profile.pan, profile.pan_sequence)
@@ -184,6 +203,11 @@ class VirtualCard:
             apdu = CommandApdu.decode(raw)
         except Exception:
             return ResponseApdu(b"", Sw.WRONG_LENGTH).encode()
+        if self.profile.t0 and apdu.ins == Ins.GET_RESPONSE:
+            pending, self._pending = self._pending, b""
+            if not pending or apdu.le not in (len(pending) & 0xFF,):
+                return ResponseApdu(b"", Sw.WRONG_LENGTH).encode()
+            return ResponseApdu(pending, Sw.OK).encode()
         handler = {
             Ins.SELECT: self._select,
             Ins.READ_RECORD: self._read_record,
@@ -195,6 +219,14 @@ class VirtualCard:
         if handler is None:
             return ResponseApdu(b"", Sw.INS_NOT_SUPPORTED).encode()
         data, sw = handler(apdu)
+        if self.profile.t0 and data and sw == Sw.OK:
+            # T=0 (ISO 7816-3): a command with data gets 61xx and the answer on GET RESPONSE;
+            # one without data but with the wrong Le gets 6Cxx and must be sent again
+            if apdu.data:
+                self._pending = data
+                return bytes((0x61, len(data) & 0xFF))
+            if apdu.le is not None and apdu.le != len(data) & 0xFF:
+                return bytes((0x6C, len(data) & 0xFF))
         return ResponseApdu(data, sw).encode()
 
     # --- instructions ---------------------------------------------------------------------
@@ -205,7 +237,12 @@ class VirtualCard:
             self._selected = PSE
             fci = [(0x6F, [(0x84, PSE), (0xA5, [(0x88, b"\x01"), (0x5F2D, p.language.encode())])])]
             return _tlv(fci), Sw.OK
-        if apdu.data and p.aid.startswith(apdu.data) and EntryMode.CHIP in p.interfaces:
+        if apdu.data == PPSE and EntryMode.TAP in p.interfaces:
+            self._selected = PPSE
+            entry = [(0x61, [(0x4F, p.aid), (0x50, p.label.encode()), (0x87, b"\x01")])]
+            return _tlv([(0x6F, [(0x84, PPSE), (0xA5, [(0xBF0C, entry)])])]), Sw.OK
+        chip_or_tap = p.interfaces & {EntryMode.CHIP, EntryMode.TAP}
+        if apdu.data and p.aid.startswith(apdu.data) and chip_or_tap:
             self._selected = p.aid
             fci = [
                 (
@@ -272,6 +309,24 @@ class VirtualCard:
         self.atc += 1
         self._session = {"pdol": apdu.data}
         afl = bytes.fromhex("10010200")  # SFI 2, records 1 to 2, none for offline auth
+        pdol_data = apdu.data[2:]
+        ttq = pdol_data[:4]
+        if any(ttq) and EntryMode.TAP in self.profile.interfaces:
+            # contactless (a simplified qVSDC path): the cryptogram comes with GPO, over the
+            # PDOL data, the AIP and the ATC; there is no second GENERATE AC
+            atc = self.atc.to_bytes(2, "big")
+            cryptogram = self._keys.cryptogram(atc, pdol_data + AIP + atc)
+            cid = b"\x00" if self.profile.declines_offline else b"\x80"
+            self._session.clear()
+            template = [
+                (0x82, AIP),
+                (0x94, afl),
+                (0x9F36, atc),
+                (0x9F26, cryptogram),
+                (0x9F27, cid),
+                (0x9F10, bytes.fromhex("06010A03A00000")),
+            ]
+            return _tlv([(0x77, template)]), Sw.OK
         return _tlv([(0x80, AIP + afl)]), Sw.OK
 
     def _get_data(self, apdu: CommandApdu) -> tuple[bytes, int]:

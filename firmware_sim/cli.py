@@ -15,7 +15,10 @@ from .runner import TerminalConfig, TerminalRunner
 
 __all__ = ["add_terminal_arguments", "run_terminal", "print_cards"]
 
-MANUAL_HELP = """commands: card NAME [chip|swipe] | pin DIGITS | bypass | remove | cancel | help"""
+MANUAL_HELP = (
+    "commands: card NAME [chip|swipe|tap|qr] | pay (the wallet pays the QR code) | pin DIGITS"
+    " | bypass | remove | cancel | help"
+)
 
 
 def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +34,18 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         help="virtual (the catalogue, in process) or pcsc[:NAME] (a PC/SC reader)",
     )
     parser.add_argument("--card", default="default", help="the automatic cardholder's card")
+    parser.add_argument(
+        "--entry",
+        choices=("chip", "swipe", "tap", "qr"),
+        default="chip",
+        help="how the automatic cardholder offers it (qr: a wallet pays)",
+    )
+    parser.add_argument(
+        "--display",
+        default=None,
+        metavar="FILE",
+        help="draw the display's QR codes into FILE (default: the console)",
+    )
     parser.add_argument(
         "--pin", default=None, help="the PIN the cardholder types (default: the card's)"
     )
@@ -101,6 +116,8 @@ def run_terminal(args: argparse.Namespace) -> int:
         ack_timeout=args.ack_timeout,
         link_retries=args.link_retries,
         reader=args.reader,
+        entry=args.entry,
+        display=args.display,
         trace=args.trace,
         step=args.step,
         step_diagram=args.step_diagram,
@@ -137,10 +154,16 @@ def _keyboard(runner: TerminalRunner) -> None:
 
 def _manual_action(words: list[str]):  # type: ignore[no-untyped-def]
     command, rest = words[0], words[1:]
+    if command == "pay":
+        return lambda core, now: core.wallet_pays(now)
     if command == "card" and rest:
-        mode = {"chip": EntryMode.CHIP, "swipe": EntryMode.SWIPE}.get(
-            rest[1] if len(rest) > 1 else "chip"
-        )
+        modes = {
+            "chip": EntryMode.CHIP,
+            "swipe": EntryMode.SWIPE,
+            "tap": EntryMode.TAP,
+            "qr": EntryMode.QR,
+        }
+        mode = modes.get(rest[1] if len(rest) > 1 else "chip")
         return lambda core, now: core.present_card(rest[0], mode or EntryMode.CHIP, now)
     if command == "pin" and rest:
         try:

@@ -26,7 +26,7 @@ from transitions import Machine, MachineError
 
 from keys import EncryptedPinBlock, KeyStore, Pin, PinPad
 from keys.errors import SecureElementError
-from protocols.apdu import CommandApdu, Ins, ResponseApdu, Sw
+from protocols.apdu import CommandApdu, Ins, ResponseApdu, Sw, exchange_t0
 from protocols.codes import (
     PROTOCOL_VERSION,
     CancelOutcome,
@@ -40,6 +40,7 @@ from protocols.codes import (
     TransactionStatus,
 )
 from protocols.currency import by_alpha, format_amount
+from protocols.emvqr import build_mpm, parse_mpm
 from protocols.errors import ErrorCode, ProtocolError
 from protocols.messages import (
     CancelRequest,
@@ -71,7 +72,7 @@ from protocols.track2 import Track2
 from protocols.validation import mask_pan
 
 from .authorizer import AuthorizationRequest, Authorizer, ChipData
-from .cards import CATALOGUE, PSE, CardProfile, Cvm, VirtualCard
+from .cards import CATALOGUE, PPSE, PSE, CardProfile, Cvm, VirtualCard
 from .journal import Journal, JournalEntry, JournalRuleError
 from .prompts import LANGUAGES, prompt_text
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
@@ -80,6 +81,7 @@ __all__ = ["CardReader", "InProcessReader", "TerminalCore", "FIRMWARE_VERSION"]
 
 FIRMWARE_VERSION = "0.1.0"
 CARD_TIMEOUT = 60.0
+CONTACTLESS_CVM_LIMIT = 5000  # minor units: above it a tap needs online PIN
 PIN_TIMEOUT = 30.0
 S = TerminalState
 
@@ -105,7 +107,7 @@ class InProcessReader:
         return self.card.power_on()
 
     def transmit(self, apdu: bytes) -> bytes:
-        response = self.card.execute(apdu)
+        response = exchange_t0(self.card.execute, apdu)
         self.log.append((apdu, response))
         return response
 
@@ -138,6 +140,7 @@ class Transaction:
     status: TransactionStatus | None = None
     language: str = "en"
     fallback: bool = False  # the chip failed: the stripe of a chip card is accepted
+    qr_payload: str = ""  # the EMVCo merchant-presented QR shown for this sale
 
     @property
     def pan(self) -> str:
@@ -163,7 +166,9 @@ class TerminalCore:
         random: Callable[[int], bytes] = secrets.token_bytes,
         step_hook: Callable[[str, TerminalState, TerminalState, list[str]], None] | None = None,
         apdu_observer: Callable[[bytes, bytes], None] | None = None,
+        display_observer: Callable[[str], None] | None = None,
     ) -> None:
+        self.display_observer = display_observer  # sees the QR payloads the display shows
         # step_hook(trigger, source, destination, triggers allowed now) runs before each
         # transition (step mode); apdu_observer(command, response) sees every APDU (traces)
         self.step_hook = None  # not while powering on: recovery runs before anyone watches
@@ -214,6 +219,7 @@ class TerminalCore:
             S.CANCELLED: self._enter_cancelled,
             S.ERROR: self._enter_error,
             S.PIN_ENTRY: self._enter_pin_wait,
+            S.QR_DISPLAYED: self._enter_qr_displayed,
             S.PIN_BLOCK_READY: self._enter_pin_block_ready,
             S.RECOVERY: self._enter_recovery,
             S.IDLE: self._enter_idle,
@@ -332,6 +338,18 @@ class TerminalCore:
             raise MachineError("no card is wanted now")
         txn.card, txn.reader, txn.entry_mode = None, reader, EntryMode.CHIP
         self._run(lambda: self._fire("card_presented"))
+
+    def wallet_pays(self, now: float) -> None:
+        """The simulated wallet scans the QR code on the display and pays it with its card."""
+        self._now = now
+        txn = self.txn
+        if txn is None or self.state is not S.QR_DISPLAYED or txn.card is None:
+            raise MachineError("no QR code is waiting to be paid")
+        scanned = parse_mpm(txn.qr_payload)  # the wallet checks the CRC and the amount
+        if scanned.get("54") != format_amount(txn.amount, txn.currency):
+            raise MachineError("the QR code's amount is not the sale's")
+        txn.track2 = txn.card.track2  # the wallet's card credentials go to the issuer
+        self._run(lambda: self._fire("wallet_paid"))
 
     def enter_pin(self, entry: PinEntry, now: float) -> None:
         """The simulated cardholder keys in the card's PIN, a wrong one, or bypasses."""
@@ -455,6 +473,8 @@ class TerminalCore:
             raise MachineError("no card is wanted now")
         self._send(SimAccepted())
         self.present_card(message.card, message.entry_mode, self._now)
+        if self.state in {S.QR_DISPLAYED}:  # the simulated wallet scans and pays at once
+            self.wallet_pays(self._now)
 
     def _sim_pin(self, message: SimEnterPin) -> None:
         if self.state not in (S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY):
@@ -538,11 +558,22 @@ class TerminalCore:
             return
         card = txn.card
         assert card is not None
-        if txn.entry_mode is EntryMode.CHIP:
+        if txn.entry_mode in (EntryMode.CHIP, EntryMode.TAP):
             virtual = self.wallet.setdefault(card.name, VirtualCard(card, self._store))
             txn.reader = InProcessReader(virtual)
             txn.reader.power_on()
-            self._fire("chip_read")
+            self._fire("chip_read" if txn.entry_mode is EntryMode.CHIP else "tap_read")
+        elif txn.entry_mode is EntryMode.QR:
+            txn.qr_payload = build_mpm(
+                amount=format_amount(txn.amount, txn.currency),
+                currency_numeric=by_alpha(txn.currency).numeric,
+                reference=txn.client_transaction_id[:25],
+                merchant_id=self.serial_number,
+            )
+            self._prompt(PromptId.SCAN_QR_CODE)
+            if self.display_observer is not None:
+                self.display_observer(txn.qr_payload)
+            self._fire("show_qr")
         elif txn.entry_mode is EntryMode.SWIPE:
             txn.track2 = card.track2
             if txn.track2.chip_card and not txn.fallback:
@@ -564,6 +595,9 @@ class TerminalCore:
 
     def _enter_application_selection(self) -> None:
         assert self.txn is not None
+        if self.txn.entry_mode is EntryMode.TAP:
+            self._select_contactless()
+            return
         select_pse = self._apdu(CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, PSE, le=0))
         if select_pse.sw & 0xFF00 == 0x6F00:
             # the chip does not work: fall back to the stripe (EMV Book 4 11.1)
@@ -581,6 +615,21 @@ class TerminalCore:
         select = self._apdu(CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, aid, le=0))
         if not select.ok:
             raise CardFailure("the application cannot be selected")
+        self.txn.tags.update(flatten(decode_tlv(select.data)))
+        self._take_language(self.txn.tags)
+        self._fire("application_selected")
+
+    def _select_contactless(self) -> None:
+        """EMV contactless Book B entry point, simplified: SELECT the PPSE, take the first
+        application of its directory, SELECT it."""
+        assert self.txn is not None
+        ppse = self._apdu(CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, PPSE, le=0))
+        aid = flatten(decode_tlv(ppse.data)).get(0x4F) if ppse.ok else None
+        if aid is None:
+            raise CardFailure("no contactless application (PPSE)")
+        select = self._apdu(CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, aid, le=0))
+        if not select.ok:
+            raise CardFailure("the contactless application cannot be selected")
         self.txn.tags.update(flatten(decode_tlv(select.data)))
         self._take_language(self.txn.tags)
         self._fire("application_selected")
@@ -607,7 +656,16 @@ class TerminalCore:
             0x9A: bytes.fromhex(when.strftime("%y%m%d")),
             0x9C: b"\x00" if txn.kind is TransactionKind.SALE else b"\x20",
             0x9F37: self._random(4),
+            0x9F66: self._ttq(),
         }
+
+    def _ttq(self) -> bytes:
+        """Terminal transaction qualifiers: zero on the contact path; for a tap, qVSDC and
+        online PIN supported, and CVM required above the contactless CVM limit."""
+        txn = self.txn
+        if txn is None or txn.entry_mode is not EntryMode.TAP:
+            return bytes(4)
+        return bytes((0x24, 0x40 if txn.amount > CONTACTLESS_CVM_LIMIT else 0x00, 0x00, 0x00))
 
     def _enter_reading_application_data(self) -> None:
         txn = self.txn
@@ -621,8 +679,15 @@ class TerminalCore:
         )
         if not gpo.ok:
             raise CardFailure("GET PROCESSING OPTIONS was refused")
-        template = flatten(decode_tlv(gpo.data)).get(0x80, b"")
-        txn.tags[0x82], afl = template[:2], template[2:]
+        answer = flatten(decode_tlv(gpo.data))
+        if 0x80 in answer:  # format 1: AIP and AFL
+            template = answer[0x80]
+            txn.tags[0x82], afl = template[:2], template[2:]
+        else:  # format 2 (contactless): the cryptogram comes with it
+            txn.tags[0x82], afl = answer.get(0x82, b""), answer.get(0x94, b"")
+            atc, cid = answer.get(0x9F36, b"\x00\x00"), answer.get(0x9F27, b"\x00")
+            txn.tags[0x9F36], txn.tags[0x9F27] = atc, cid
+            txn.chip = ChipData(atc, data + txn.tags[0x82] + atc, answer.get(0x9F26, b""))
         for i in range(0, len(afl), 4):
             sfi, first, last = afl[i] >> 3, afl[i + 1], afl[i + 2]
             for record in range(first, last + 1):
@@ -647,6 +712,17 @@ class TerminalCore:
         if txn.entry_mode is EntryMode.SWIPE:
             self._fire("ask_online_pin")
             return
+        if txn.entry_mode is EntryMode.QR:
+            txn.cvm_result = "NO CVM (WALLET)"  # the wallet authenticated its holder
+            self._fire("verified")
+            return
+        if txn.entry_mode is EntryMode.TAP:
+            if txn.amount > CONTACTLESS_CVM_LIMIT:
+                self._fire("ask_online_pin")
+            else:
+                txn.cvm_result = "NO CVM (CONTACTLESS)"
+                self._fire("verified")
+            return
         cvm_list = txn.tags.get(0x8E, b"")
         rule = cvm_list[8] & 0x3F if len(cvm_list) >= 10 else Cvm.NO_CVM.value
         if rule == Cvm.OFFLINE_PIN.value:
@@ -656,6 +732,9 @@ class TerminalCore:
         else:
             txn.cvm_result = "NO CVM"
             self._fire("verified")
+
+    def _enter_qr_displayed(self) -> None:
+        self._deadline = self._now + CARD_TIMEOUT
 
     def _enter_pin_wait(self) -> None:
         self._deadline = self._now + PIN_TIMEOUT
@@ -727,6 +806,10 @@ class TerminalCore:
         # ARQC over CDOL1; the card adds its AIP and ATC.
         txn = self.txn
         assert txn is not None
+        if txn.entry_mode is EntryMode.TAP and txn.tags.get(0x9F27, b"\x80")[0] & 0xC0 != 0x80:
+            txn.response_code = "Z1"  # the card declined offline (AAC at GPO)
+            self._fire("decline")
+            return
         if txn.entry_mode is EntryMode.CHIP and txn.kind is TransactionKind.SALE:
             cdol1 = parse_dol(txn.tags.get(0x8C, b""))
             data = build_dol_data(cdol1, self._terminal_data())
@@ -785,7 +868,7 @@ class TerminalCore:
         )
         txn.response_code, txn.auth_code = response.response_code, response.auth_code
         self._arpc = response.arpc
-        if txn.chip is not None:
+        if txn.chip is not None and txn.entry_mode is EntryMode.CHIP:
             self._fire("authorized")
         elif response.approved:
             self._fire("approve")

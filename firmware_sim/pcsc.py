@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from protocols.apdu import exchange_t0
+
 __all__ = ["PcscReader", "list_readers"]
 
 
@@ -60,15 +62,11 @@ class PcscReader:
     def transmit(self, apdu: bytes) -> bytes:
         if self._connection is None:
             self.power_on()
+        return exchange_t0(self._raw, apdu)
+
+    def _raw(self, apdu: bytes) -> bytes:
         data, sw1, sw2 = self._connection.transmit(list(apdu))
-        if sw1 == 0x6C:  # wrong Le: send again with the length the card wants
-            again = list(apdu[:-1] if len(apdu) > 4 else apdu[:4]) + [sw2]
-            data, sw1, sw2 = self._connection.transmit(again)
-        out = bytes(data)
-        while sw1 == 0x61:  # more data waiting: GET RESPONSE
-            more, sw1, sw2 = self._connection.transmit([apdu[0] & 0x03, 0xC0, 0x00, 0x00, sw2])
-            out += bytes(more)
-        return out + bytes((sw1, sw2))
+        return bytes(data) + bytes((sw1, sw2))
 
     def power_off(self) -> None:
         if self._connection is not None:

@@ -30,6 +30,7 @@ _TEXTS: dict[PromptId, tuple[str, str]] = {
     PromptId.AUTHORISING: ("AUTHORISING", "授权中"),
     PromptId.LAST_PIN_TRY: ("LAST PIN TRY", "最后一次密码输入"),
     PromptId.CANCELLED: ("CANCELLED", "交易已取消"),
+    PromptId.SCAN_QR_CODE: ("SCAN THE QR CODE TO PAY", "请扫码支付"),
     PromptId.PRINTING_RECEIPT: ("PRINTING RECEIPT", "正在打印凭条"),
 }
 

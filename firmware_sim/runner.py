@@ -23,7 +23,7 @@ from typing import Protocol
 import serial
 
 from keys import KeyStore
-from protocols.codes import MessageType
+from protocols.codes import EntryMode, MessageType
 from protocols.frame import Frame, FrameDecoder
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
 from protocols.trace import TraceRecord, apdu_fields, frame_fields, record_line
@@ -212,6 +212,8 @@ class TerminalConfig:
     ack_timeout: float | None = None
     link_retries: int | None = None
     reader: str = "virtual"  # virtual, or pcsc[:NAME] for a PC/SC reader
+    entry: str = "chip"  # how the automatic cardholder offers its card: chip, swipe, tap, qr
+    display: str | None = None  # where the display's QR codes are drawn (default: a tty)
     trace: str | None = None  # JSON lines of every frame, APDU and authorization
     step: bool = False  # wait for Enter before each transition
     step_diagram: str | None = None  # in step mode, draw the current state into this SVG
@@ -231,7 +233,9 @@ class TerminalRunner:
             self.pcsc = PcscReader(config.reader.partition(":")[2])
         self._next_poll = 0.0
         self.cardholder = (
-            AutoCardholder(config.card, presents_cards=self.pcsc is None)
+            AutoCardholder(
+                config.card, EntryMode[config.entry.upper()], presents_cards=self.pcsc is None
+            )
             if config.cardholder == "auto"
             else None
         )
@@ -272,6 +276,7 @@ class TerminalRunner:
             cardholder_pin=self.config.pin,
             step_hook=self._step_pause if self.config.step else None,
             apdu_observer=self._on_apdu,
+            display_observer=self._show_qr,
         )
 
     # --- traces and step mode -------------------------------------------------------------
@@ -291,6 +296,25 @@ class TerminalRunner:
             )
             self._trace.write(record_line(record) + "\n")
             self._trace.flush()
+
+    def _show_qr(self, payload: str) -> None:
+        """Draw the QR code on the terminal's display: a file, or the console if it is one."""
+        self._record("display", "out", "", note=payload)
+        target = self.config.display
+        if target is None and not sys.stdout.isatty():
+            return
+        import io
+
+        import segno
+
+        drawing = io.StringIO()
+        segno.make(payload, error="m").terminal(out=drawing, compact=True)
+        text = f"{drawing.getvalue()}\n{payload}\n"
+        if target is None:
+            print(text, flush=True)
+        else:
+            with open(target, "a", encoding="utf-8") as display:
+                display.write(text)
 
     def _on_apdu(self, command: bytes, response: bytes) -> None:
         self.last_apdu = (command, response)

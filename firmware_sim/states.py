@@ -5,7 +5,7 @@ Waiting states wait for the world (a card, a PIN, the card's removal); every oth
 its work on entry and fires the next trigger itself.
 
 >>> len(TerminalState), len(TRANSITIONS) > 20
-(20, True)
+(21, True)
 >>> sorted(s.name for s in WAITING_STATES)[:2]
 ['CARD_REMOVAL', 'OFFLINE_PIN']
 """
@@ -35,6 +35,7 @@ class TerminalState(Enum):
     CARD_REMOVAL = "card removal"
     CANCELLED = "cancelled"
     ERROR = "error"
+    QR_DISPLAYED = "QR code shown: waiting for the wallet to pay"
     PIN_ENTRY = "PIN pad: waiting for the PIN"
     PIN_BLOCK_READY = "PIN pad: PIN block ready"
     RECOVERY = "recovery after a restart"
@@ -42,9 +43,11 @@ class TerminalState(Enum):
 
 S = TerminalState
 WAITING_STATES = frozenset(
-    {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.CARD_REMOVAL}
+    {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.CARD_REMOVAL, S.QR_DISPLAYED}
 )
-CANCELLABLE_STATES = frozenset({S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY})
+CANCELLABLE_STATES = frozenset(
+    {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.QR_DISPLAYED}
+)
 # States whose work can fail (a card that answers wrongly, a key, the authorizer, the journal)
 _FALLIBLE = [
     S.CARD_READ,
@@ -76,6 +79,9 @@ TRANSITIONS: list[dict[str, object]] = [
     {"trigger": "card_presented", "source": S.WAITING_FOR_CARD, "dest": S.CARD_READ},
     {"trigger": "use_chip", "source": S.CARD_READ, "dest": S.WAITING_FOR_CARD},
     {"trigger": "chip_read", "source": S.CARD_READ, "dest": S.APPLICATION_SELECTION},
+    {"trigger": "tap_read", "source": S.CARD_READ, "dest": S.APPLICATION_SELECTION},
+    {"trigger": "show_qr", "source": S.CARD_READ, "dest": S.QR_DISPLAYED},
+    {"trigger": "wallet_paid", "source": S.QR_DISPLAYED, "dest": S.CARDHOLDER_VERIFICATION},
     {"trigger": "chip_failed", "source": S.APPLICATION_SELECTION, "dest": S.WAITING_FOR_CARD},
     {"trigger": "stripe_read", "source": S.CARD_READ, "dest": S.CARDHOLDER_VERIFICATION},
     {

@@ -12,12 +12,13 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
 from .errors import ErrorCode, RemoteProtocolError
 
-__all__ = ["Ins", "Sw", "CommandApdu", "ResponseApdu"]
+__all__ = ["Ins", "Sw", "CommandApdu", "ResponseApdu", "exchange_t0"]
 
 
 class Ins(IntEnum):
@@ -126,3 +127,22 @@ class ResponseApdu:
     @property
     def ok(self) -> bool:
         return self.sw == Sw.OK
+
+
+def exchange_t0(transmit: Callable[[bytes], bytes], command: bytes) -> bytes:
+    """One command through ``transmit``, with T=0's procedure bytes handled (ISO 7816-4 5.3.4):
+    6Cxx sends the command again with Le=xx; 61xx fetches the rest with GET RESPONSE.
+
+    >>> answers = iter([bytes.fromhex("6104"), bytes.fromhex("DEADBEEF9000")])
+    >>> exchange_t0(lambda apdu: next(answers), bytes.fromhex("00A4040002AAAA00")).hex()
+    'deadbeef9000'
+    """
+    response = transmit(command)
+    if len(response) == 2 and response[0] == 0x6C:
+        command = (command[:-1] if len(command) > 4 else command[:4]) + response[1:2]
+        response = transmit(command)
+    data = b""
+    while len(response) >= 2 and response[-2] == 0x61:
+        data += response[:-2]
+        response = transmit(bytes((command[0] & 0x03, Ins.GET_RESPONSE, 0, 0, response[-1])))
+    return data + response

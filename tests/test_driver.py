@@ -88,6 +88,23 @@ def test_input_is_checked_before_it_is_sent() -> None:
         assert t.sale("1", "JPY").approved  # JPY has no decimals
 
 
+def test_contactless_and_qr_through_the_terminal_process(tmp_path: Path) -> None:
+    display = tmp_path / "display.txt"
+    with terminal_process("--port", "pty", "--entry", "qr", "--display", str(display)) as port:
+        with Terminal(port) as t:
+            outcome = t.sale("12.34", "EUR", client_transaction_id="QR-1")
+            assert (outcome.status, outcome.entry_mode) == (
+                TransactionStatus.APPROVED,
+                EntryMode.QR,
+            )
+    drawn = display.read_text(encoding="utf-8")
+    assert "█" in drawn or "▀" in drawn  # the QR symbol, drawn in block characters
+    payload = drawn.strip().splitlines()[-1]
+    assert payload.startswith("000201010212") and "540512.34" in payload and "0504QR-1" in payload
+    with terminal_process("--port", "pty", "--entry", "tap") as port, Terminal(port) as t:
+        assert t.sale("60.00", "EUR").entry_mode is EntryMode.TAP
+
+
 def test_socket_url_and_no_terminal() -> None:
     with terminal_process("--port", "listen://127.0.0.1:0") as port, Terminal(port) as t:
         assert port.startswith("socket://")

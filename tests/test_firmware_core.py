@@ -28,6 +28,7 @@ from protocols.codes import (
     TransactionKind,
     TransactionStatus,
 )
+from protocols.emvqr import parse_mpm
 from protocols.errors import ErrorCode, RemoteProtocolError
 from protocols.frame import Frame, encode_frame
 from protocols.link import Link, MessageRejected
@@ -114,6 +115,8 @@ def sale(
         ("no-cvm", TransactionStatus.APPROVED, "00"),
         ("declines-offline", TransactionStatus.DECLINED, "Z1"),
         ("broken-chip", TransactionStatus.APPROVED, "00"),
+        ("t0-card", TransactionStatus.APPROVED, "00"),
+        ("contactless-only", TransactionStatus.APPROVED, "00"),
         ("chinese", TransactionStatus.APPROVED, "00"),
     ],
 )
@@ -160,6 +163,56 @@ def test_swiping_a_chip_card_asks_for_the_chip() -> None:
     prompts = [m.prompt_id for m in out if isinstance(m, Prompt)]
     assert PromptId.USE_CHIP_READER in prompts
     assert only(out, TransactionResult).entry_mode is EntryMode.CHIP
+
+
+@pytest.mark.parametrize(
+    ("card", "amount", "code", "pin"),
+    [
+        ("default", 1234, "00", False),  # under the CVM limit: no PIN
+        ("default", 6000, "00", True),  # over it: online PIN
+        ("contactless-only", 5000, "00", False),
+        ("contactless-only", 5001, "00", True),
+        ("default", 1251, "51", False),
+        ("declines-offline", 1234, "Z1", False),
+    ],
+)
+def test_contactless(card: str, amount: int, code: str, pin: bool) -> None:
+    terminal = Terminal(card, mode=EntryMode.TAP)
+    out = terminal.send(SaleRequest("T1", amount, "EUR"))
+    result = only(out, TransactionResult)
+    assert (result.response_code, result.entry_mode) == (code, EntryMode.TAP)
+    prompts = [m.prompt_id for m in out if isinstance(m, Prompt)]
+    assert (PromptId.ENTER_PIN in prompts) == pin
+    assert PromptId.REMOVE_CARD not in prompts  # a tap is over when the card leaves the field
+    assert terminal.core.state is S.IDLE
+    if code == "00":
+        assert ("NO CVM (CONTACTLESS)" in only(out, Receipt).lines) == (not pin)
+
+
+@pytest.mark.parametrize(("amount", "code"), [(1234, "00"), (1251, "51")])
+def test_qr_the_terminal_shows_a_payload_and_the_wallet_pays_it(amount: int, code: str) -> None:
+    shown: list[str] = []
+    terminal = Terminal("default", core=make_core(display_observer=shown.append), mode=EntryMode.QR)
+    out = terminal.send(SaleRequest("QR-1", amount, "EUR"))
+    result = only(out, TransactionResult)
+    assert (result.response_code, result.entry_mode) == (code, EntryMode.QR)
+    assert PromptId.SCAN_QR_CODE in [m.prompt_id for m in out if isinstance(m, Prompt)]
+    payload = parse_mpm(shown[0])
+    assert (payload["01"], payload["53"], payload["54"]) == ("12", "978", f"{amount / 100:.2f}")
+    assert payload["62"] == {"05": "QR-1"}  # type: ignore[comparison-overlap]
+    assert terminal.core.state is S.IDLE
+
+
+def test_qr_by_simulation_control_and_cancel_while_shown() -> None:
+    terminal = Terminal(card=None)
+    terminal.send(SaleRequest("Q1", 1000, "EUR"))
+    out = terminal.send(SimPresentCard("default", EntryMode.QR))
+    assert only(out, TransactionResult).status is TransactionStatus.APPROVED
+    terminal.send(SaleRequest("Q2", 1000, "EUR"))
+    terminal.act(lambda core: core.present_card("default", EntryMode.QR, NOW))
+    assert terminal.core.state is S.QR_DISPLAYED
+    out = terminal.send(CancelRequest())
+    assert only(out, TransactionResult).status is TransactionStatus.CANCELLED
 
 
 def test_a_dead_chip_falls_back_to_the_stripe() -> None:

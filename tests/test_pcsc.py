@@ -98,6 +98,14 @@ def test_a_generic_pcsc_client_reads_the_virtual_card(pcscd: tuple[Path, int]) -
         assert atr.hex().upper() == "3B6800000073C84013009000"
         pse = reader.transmit(bytes.fromhex("00A404000E315041592E5359532E444446303100"))
         assert pse[-2:] == b"\x90\x00" and b"1PAY.SYS.DDF01" in pse
+        ppse = reader.transmit(bytes.fromhex("00A404000E325041592E5359532E444446303100"))
+        assert ppse[-2:] == b"\x90\x00" and bytes.fromhex("A0000000031010") in ppse
+        aid = reader.transmit(bytes.fromhex("00A4040007A000000003101000"))
+        assert (
+            aid[-2:] == b"\x90\x00" and bytes.fromhex("9F380C9F6604") in aid
+        )  # its PDOL, TTQ first
+        atc = reader.transmit(bytes.fromhex("80CA9F3600"))
+        assert atc[:3] == bytes.fromhex("9F3602") and atc[-2:] == b"\x90\x00"
         pin_tries = reader.transmit(bytes.fromhex("80CA9F1700"))
         assert pin_tries == bytes.fromhex("9F1701039000")
         reader.power_off()
@@ -105,15 +113,35 @@ def test_a_generic_pcsc_client_reads_the_virtual_card(pcscd: tuple[Path, int]) -
         server.stop()
 
 
-def test_a_full_sale_through_pcscd_and_vpcd(pcscd: tuple[Path, int]) -> None:
+def test_t0_procedure_bytes_are_handled_by_the_reader(pcscd: tuple[Path, int]) -> None:
+    _, port = pcscd
+    server, _ = _serve("t0-card", port)
+    try:
+        _wait_for_card(True)
+        reader = PcscReader(READER)
+        reader.power_on()
+        raw = reader._raw(bytes.fromhex("00A404000E315041592E5359532E444446303100"))
+        assert raw[0] == 0x61  # the card itself answers T=0 style
+        pse = reader.transmit(bytes.fromhex("00A404000E315041592E5359532E444446303100"))
+        assert pse[-2:] == b"\x90\x00" and b"1PAY.SYS.DDF01" in pse  # via GET RESPONSE
+        assert reader._raw(bytes.fromhex("80CA9F1700"))[0] == 0x6C  # Le 00 is wrong
+        assert reader.transmit(bytes.fromhex("80CA9F1700")) == bytes.fromhex("9F1701039000")
+        reader.power_off()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("card", ["default", "t0-card"])
+def test_a_full_sale_through_pcscd_and_vpcd(pcscd: tuple[Path, int], card: str) -> None:
     config, port = pcscd
-    server, _ = _serve("default", port)
+    server, _ = _serve(card, port)
     _wait_for_card(True)
     with terminal_process("--port", "pty", "--reader", f"pcsc:{READER}") as tty:
         with Terminal(tty) as terminal:
             outcome = terminal.sale("12.34", "EUR")
             assert (outcome.status, outcome.response_code) == (TransactionStatus.APPROVED, "00")
-            assert outcome.masked_pan == "476173******0010"
+            pan = CATALOGUE[card].pan
+            assert outcome.masked_pan == pan[:6] + "******" + pan[-4:]
             assert server.exchanges >= 8  # SELECT, READ RECORD, GPO, GENERATE AC twice...
             server.stop()  # the cardholder takes the card out
             _wait_for_card(False)
