@@ -1,4 +1,5 @@
-"""The card side through real PC/SC: a private pcscd with the vsmartcard vpcd driver, the
+"""The card side through real PC/SC: a private pcscd (own socket, own configuration) with the
+vsmartcard vpcd driver, the
 virtual card served to it (``possim card``'s VpcdCard), and the terminal reading it with
 pyscard (``--reader pcsc``): a full sale from the driver to the card and back."""
 
@@ -25,50 +26,66 @@ VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 READER = "Virtual PCD 00 00"
 
 
-def _start_pcscd(config: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        ["pcscd", "-f", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if any(name.startswith("Virtual PCD") for name in list_readers()):
-                return process
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("pcscd did not show the Virtual PCD reader")
+class PrivatePcscd:
+    """A pcscd of our own: its own reader configuration (vpcd on a private port) and its own
+    socket. pcsc-lite 1.9.9's daemon always listens on /run/pcscd/pcscd.comm, so it runs in a
+    private mount namespace where that directory is ours; clients find it through
+    PCSCLITE_CSOCK_NAME, which libpcsclite honours."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = random.randint(36000, 36999)
+        self.config = root / "reader.conf.d"
+        self.config.mkdir()
+        (self.config / "vpcd").write_text(
+            f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{self.port:X}\n'
+            f"LIBPATH {VPCD_DRIVER}\nCHANNELID 0x{self.port:X}\n"
+        )
+        self.socket_dir = root / "run"
+        self.socket_dir.mkdir()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)
+        script = (
+            f"mount --bind {self.socket_dir} /run/pcscd && exec pcscd --foreground -c {self.config}"
+        )
+        self.process = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if any(name.startswith("Virtual PCD") for name in list_readers()):
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the private pcscd did not show the Virtual PCD reader")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
 
 
-@pytest.fixture
-def pcscd(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    """A pcscd of our own: its own reader configuration (vpcd on a private port)."""
-    if shutil.which("pcscd") is None or not VPCD_DRIVER.exists() or os.geteuid() != 0:
+@pytest.fixture(scope="module")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePcscd]:
+    usable = shutil.which("pcscd") and shutil.which("unshare") and VPCD_DRIVER.exists()
+    if not usable or os.geteuid() != 0:
         if os.environ.get("CI"):
-            pytest.fail("CI must install and run pcscd with vsmartcard-vpcd (as root)")
-        pytest.skip("pcscd, vsmartcard-vpcd or root is missing")
-    if (
-        Path("/run/pcscd/pcscd.comm").exists()
-        and subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode == 0
-    ):
-        if os.environ.get("CI"):
-            pytest.fail("another pcscd is running: .ci/run stops it before the tests")
-        pytest.skip("another pcscd is running")
-    port = random.randint(36000, 36999)
-    config = tmp_path / "reader.conf.d"
-    config.mkdir()
-    (config / "vpcd").write_text(
-        f'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x{port:X}\n'
-        f"LIBPATH {VPCD_DRIVER}\nCHANNELID 0x{port:X}\n"
-    )
-    process = _start_pcscd(config)
-    holder = {"process": process}
+            pytest.fail("CI must install pcscd and vsmartcard-vpcd and run as root")
+        pytest.skip("pcscd, vsmartcard-vpcd, unshare or root is missing")
+    daemon = PrivatePcscd(tmp_path_factory.mktemp("pcscd"))
+    os.environ["PCSCLITE_CSOCK_NAME"] = str(daemon.socket_dir / "pcscd.comm")
+    daemon.start()
     try:
-        yield config, port
+        yield daemon
     finally:
-        holder["process"].terminate()
-        holder["process"].wait(10)
+        daemon.stop()
 
 
 def _serve(card: str, port: int) -> tuple[VpcdCard, threading.Thread]:
@@ -88,8 +105,8 @@ def _wait_for_card(present: bool) -> None:
     raise AssertionError(f"card present should be {present}")
 
 
-def test_a_generic_pcsc_client_reads_the_virtual_card(pcscd: tuple[Path, int]) -> None:
-    _, port = pcscd
+def test_a_generic_pcsc_client_reads_the_virtual_card(pcscd: PrivatePcscd) -> None:
+    port = pcscd.port
     server, _ = _serve("default", port)
     try:
         _wait_for_card(True)
@@ -113,8 +130,8 @@ def test_a_generic_pcsc_client_reads_the_virtual_card(pcscd: tuple[Path, int]) -
         server.stop()
 
 
-def test_t0_procedure_bytes_are_handled_by_the_reader(pcscd: tuple[Path, int]) -> None:
-    _, port = pcscd
+def test_t0_procedure_bytes_are_handled_by_the_reader(pcscd: PrivatePcscd) -> None:
+    port = pcscd.port
     server, _ = _serve("t0-card", port)
     try:
         _wait_for_card(True)
@@ -132,8 +149,8 @@ def test_t0_procedure_bytes_are_handled_by_the_reader(pcscd: tuple[Path, int]) -
 
 
 @pytest.mark.parametrize("card", ["default", "t0-card"])
-def test_a_full_sale_through_pcscd_and_vpcd(pcscd: tuple[Path, int], card: str) -> None:
-    config, port = pcscd
+def test_a_full_sale_through_pcscd_and_vpcd(pcscd: PrivatePcscd, card: str) -> None:
+    port = pcscd.port
     server, _ = _serve(card, port)
     _wait_for_card(True)
     with terminal_process("--port", "pty", "--reader", f"pcsc:{READER}") as tty:
@@ -149,25 +166,19 @@ def test_a_full_sale_through_pcscd_and_vpcd(pcscd: tuple[Path, int], card: str) 
             while terminal.cancel() is not CancelOutcome.NOTHING_RUNNING:  # removal seen: idle
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
-    del config
 
 
-def test_the_card_reconnects_when_pcscd_restarts(pcscd: tuple[Path, int]) -> None:
-    config, port = pcscd
-    server, _ = _serve("offline-pin", port)
+def test_the_card_reconnects_when_pcscd_restarts(pcscd: PrivatePcscd) -> None:
+    server, _ = _serve("offline-pin", pcscd.port)
     try:
-        subprocess.run(["pkill", "-x", "pcscd"], check=False)
-        time.sleep(1)
-        restarted = _start_pcscd(config)
-        try:
-            assert server.connected.wait(10)
-            _wait_for_card(True)
-            reader = PcscReader(READER)
-            reader.power_on()
-            assert reader.transmit(bytes.fromhex("80CA9F3600"))[-2:] == b"\x90\x00"
-            reader.power_off()
-        finally:
-            restarted.terminate()
-            restarted.wait(10)
+        pcscd.stop()
+        time.sleep(0.5)
+        pcscd.start()
+        assert server.connected.wait(10)
+        _wait_for_card(True)
+        reader = PcscReader(READER)
+        reader.power_on()
+        assert reader.transmit(bytes.fromhex("80CA9F3600"))[-2:] == b"\x90\x00"
+        reader.power_off()
     finally:
         server.stop()
