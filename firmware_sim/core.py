@@ -77,7 +77,7 @@ from .journal import Journal, JournalEntry, JournalRuleError
 from .prompts import LANGUAGES, prompt_text
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
 
-__all__ = ["CardReader", "InProcessReader", "TerminalCore", "FIRMWARE_VERSION"]
+__all__ = ["CardReader", "InProcessReader", "TerminalCore", "FIRMWARE_VERSION", "redact_apdu"]
 
 FIRMWARE_VERSION = "0.1.0"
 CARD_TIMEOUT = 60.0
@@ -96,6 +96,18 @@ class CardReader(Protocol):
     def power_off(self) -> None: ...
 
 
+def redact_apdu(command: bytes) -> bytes:
+    """The command as it may be shown or recorded: VERIFY's data (the plaintext PIN block) is
+    replaced by zeros, so a clear PIN never reaches a trace, a log or the step display.
+
+    >>> redact_apdu(bytes.fromhex("0020008008241234FFFFFFFFFF")).hex().upper()
+    '00200080080000000000000000'
+    """
+    if len(command) > 5 and command[1] == Ins.VERIFY:
+        return command[:5] + bytes(len(command) - 5)
+    return command
+
+
 class InProcessReader:
     """A reader holding a virtual card in this process."""
 
@@ -108,7 +120,7 @@ class InProcessReader:
 
     def transmit(self, apdu: bytes) -> bytes:
         response = exchange_t0(self.card.execute, apdu)
-        self.log.append((apdu, response))
+        self.log.append((redact_apdu(apdu), response))
         return response
 
     def power_off(self) -> None:
@@ -590,7 +602,7 @@ class TerminalCore:
         command = apdu.encode()
         raw = self.txn.reader.transmit(command)
         if self.apdu_observer is not None:
-            self.apdu_observer(command, raw)
+            self.apdu_observer(redact_apdu(command), raw)
         return ResponseApdu.decode(raw)
 
     def _enter_application_selection(self) -> None:

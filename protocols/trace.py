@@ -108,6 +108,9 @@ def apdu_fields(command: bytes, response: bytes) -> list[str]:
             ins = Ins(apdu.ins).name
         except ValueError:
             ins = f"{apdu.ins:02X}"
+        if apdu.ins == Ins.VERIFY and apdu.data:
+            apdu = CommandApdu(apdu.cla, apdu.ins, apdu.p1, apdu.p2, bytes(len(apdu.data)), apdu.le)
+            ins += " (the PIN block is never shown)"
         lines.append(
             f"CLA={apdu.cla:02X} INS={apdu.ins:02X} ({ins}) P1={apdu.p1:02X} P2={apdu.p2:02X}"
             + (f" Lc={len(apdu.data):02X} data={apdu.data.hex().upper()}" if apdu.data else "")

@@ -120,3 +120,20 @@ def test_step_mode_in_a_terminal(tmp_path: Path) -> None:
             assert svg.count('fill="darksalmon"') == 1
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+
+
+def test_no_clear_pin_in_a_trace_of_an_offline_pin_sale(tmp_path: Path) -> None:
+    trace = tmp_path / "terminal.trace"
+    with terminal_process("--port", "pty", "--card", "offline-pin", "--trace", str(trace)) as port:
+        with Terminal(port) as terminal:
+            assert terminal.sale("12.34", "EUR").approved
+    recorded = trace.read_text()
+    assert "00200080" in recorded.upper()  # the VERIFY was sent...
+    assert "241234" not in recorded.upper() and "1234ffff" not in recorded.lower()  # ...unshown
+    shown = subprocess.run(
+        [sys.executable, "-m", "driver.cli", "trace", "--fields", str(trace)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    assert "VERIFY (the PIN block is never shown)" in shown and "241234" not in shown
