@@ -321,6 +321,8 @@ class TerminalRunner:
         self._record("apdu", "out", command.hex(), response.hex())
 
     def _saw_bytes(self, direction: str, data: bytes) -> None:
+        if not self.config.step and self._trace is None:
+            return  # nobody watches: keep the hot path free of a second decoder
         decoder = self._frames_in if direction == "in" else self._frames_out
         for item in decoder.feed(data, time.monotonic()):
             if isinstance(item, Frame) and item.type not in (MessageType.ACK, MessageType.NAK):
