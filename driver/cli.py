@@ -31,9 +31,6 @@ __all__ = ["main", "VERSION", "EXIT_CODES"]
 VERSION = "0.1.0"
 EXIT_CODES = {"ok": 0, "not_completed": 1, "rejected": 2, "no_terminal": 3, "protocol": 4}
 
-# command -> the issue that builds it
-_PENDING: dict[str, str] = {}
-
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line on stderr, exit status 2 (rejected input)."""
@@ -86,8 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--fields", action="store_true", help="every frame and APDU field by field")
     demo = sub.add_parser("demo", help="a terminal on a pty: sale, refund, PIN block, receipt")
     demo.add_argument("--json", action="store_true")
-    for name, issue in _PENDING.items():
-        sub.add_parser(name, help=f"(not built yet: the {issue} issue)", add_help=False)
     return parser
 
 
@@ -239,10 +234,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_CODES["rejected"]
-    if args.command in _PENDING:
-        return _fail(
-            "rejected", f"'{args.command}' is not built yet (the {_PENDING[args.command]} issue)"
-        )
     if rest:
         return _fail("rejected", f"unknown arguments: {' '.join(rest)}")
     if args.command == "terminal":

@@ -250,27 +250,26 @@ class TerminalRunner:
         self._frames_out = FrameDecoder()
         self.last_frame: tuple[str, Frame] | None = None
         self.last_apdu: tuple[bytes, bytes] | None = None
+        self._journal = Journal(config.journal)
+        ledger = ":memory:" if config.journal == ":memory:" else config.journal + ".ledger"
+        self._authorizer = BuiltInAuthorizer(self._store, ledger)
+        self._authorizer_chain: Authorizer = self._authorizer
+        if config.authorizer_latency:
+            self._authorizer_chain = DelayedAuthorizer(
+                self._authorizer_chain, config.authorizer_latency
+            )
+        if self._trace is not None:
+            self._authorizer_chain = TracingAuthorizer(self._authorizer_chain, self._record)
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
         # cardholder actions from other threads (the keyboard), run on the runner's thread
         self.actions: queue.Queue[Callable[[TerminalCore, float], None]] = queue.Queue()
 
     def _boot(self) -> TerminalCore:
-        ledger = (
-            ":memory:" if self.config.journal == ":memory:" else self.config.journal + ".ledger"
-        )
-        if not hasattr(self, "_authorizer"):
-            self._authorizer = BuiltInAuthorizer(self._store, ledger)
-        authorizer: Authorizer = self._authorizer
-        if self.config.authorizer_latency:
-            authorizer = DelayedAuthorizer(authorizer, self.config.authorizer_latency)
-        if self._trace is not None:
-            authorizer = TracingAuthorizer(authorizer, self._record)
-        if not hasattr(self, "_journal"):
-            self._journal = Journal(self.config.journal)
+        """A cold start of the terminal on the same journal, authorizer and key store."""
         return TerminalCore(
             journal=self._journal,
-            authorizer=authorizer,
+            authorizer=self._authorizer_chain,
             store=self._store,
             language=self.config.language,
             cardholder_pin=self.config.pin,

@@ -11,7 +11,7 @@ from test_messages import BAD_PAYLOADS
 
 from firmware_sim.authorizer import BuiltInAuthorizer
 from firmware_sim.cardholder import AutoCardholder, drain
-from firmware_sim.cards import CATALOGUE
+from firmware_sim.cards import CATALOGUE, VirtualCard
 from firmware_sim.core import InProcessReader, TerminalCore
 from firmware_sim.journal import Journal
 from firmware_sim.states import TRANSITIONS, TerminalState
@@ -480,7 +480,7 @@ def test_a_card_fault_in_any_state_ends_in_error_then_idle(
         core.txn.entry_mode = EntryMode.CHIP
         virtual = core.wallet.setdefault(
             card,
-            __import__("firmware_sim.cards").cards.VirtualCard(CATALOGUE[card], shipped_store()),
+            VirtualCard(CATALOGUE[card], shipped_store()),
         )
         core.txn.reader = FaultyReader(InProcessReader(virtual), ins, after)
         core.txn.reader.power_on()
@@ -506,10 +506,7 @@ def test_other_faults_card_read_pin_pad_authorizer_journal() -> None:
     # the card reader itself
     terminal = Terminal()
     terminal.core.wallet["default"] = Failing(  # type: ignore[assignment]
-        terminal.core.wallet.get("default")
-        or __import__("firmware_sim.cards").cards.VirtualCard(
-            CATALOGUE["default"], shipped_store()
-        ),
+        terminal.core.wallet.get("default") or VirtualCard(CATALOGUE["default"], shipped_store()),
         "power_on",
         OSError("reader unplugged"),
     )
