@@ -17,9 +17,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from protocols.codes import TransactionStatus
+from protocols.link import LinkSettings
 from protocols.messages import Prompt
 
 from .errors import InputRejected, LineLost, ProtocolViolation, TerminalError, TerminalTimeout
@@ -54,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--port", required=True, help="the terminal's port: a path or pyserial URL")
         p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
+        p.add_argument(
+            "--ack-timeout", type=float, help="seconds before a frame is sent again (default 1)"
+        )
+        p.add_argument("--link-retries", type=int, help="retransmissions before giving up (3)")
         if name != "cancel":
             p.add_argument("--json", action="store_true", help="print the result as JSON")
         return p
@@ -71,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     pin_block.add_argument("--pan", required=True)
     pin_block.add_argument("--format", type=int, choices=(0, 4), default=0)
     client("last", "the last sale or refund")
+    lookup = client("lookup", "the outcome of the sale or refund that --id started")
+    lookup.add_argument("--id", dest="client_transaction_id", required=True)
     client("info", "who the terminal is")
     client("cancel", "cancel the running command")
     client("settle", "close the batch: totals per currency")
@@ -112,9 +120,25 @@ def _print_outcome(outcome: TransactionOutcome, as_json: bool) -> int:
     return EXIT_CODES["not_completed"]
 
 
+def _link_settings(args: argparse.Namespace) -> LinkSettings | None:
+    if args.ack_timeout is None and args.link_retries is None:
+        return None
+    settings = LinkSettings()
+    if args.ack_timeout is not None:
+        settings = replace(settings, ack_timeout=args.ack_timeout)
+    if args.link_retries is not None:
+        settings = replace(settings, max_retries=args.link_retries)
+    return settings
+
+
 def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) -> int:
     try:
-        with Terminal(args.port, timeout=args.timeout, on_prompt=_prompt_to_stderr) as terminal:
+        with Terminal(
+            args.port,
+            timeout=args.timeout,
+            on_prompt=_prompt_to_stderr,
+            link_settings=_link_settings(args),
+        ) as terminal:
             return action(terminal)
     except InputRejected as e:
         name = getattr(e.code, "name", str(e.code))
@@ -177,6 +201,10 @@ def _client_command(args: argparse.Namespace) -> int:
         )
     if command == "last":
         return _with_terminal(args, lambda t: _print_outcome(t.last(), args.json))
+    if command == "lookup":
+        return _with_terminal(
+            args, lambda t: _print_outcome(t.lookup(args.client_transaction_id), args.json)
+        )
     if command == "pin-block":
 
         def pin_block(t: Terminal) -> int:

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-__all__ = ["LineFaults", "parse_faulty_url"]
+__all__ = ["LineFaults", "parse_faulty_url", "hostile_bursts"]
 
 
 @dataclass
@@ -90,3 +90,41 @@ def parse_faulty_url(url: str) -> tuple[str, LineFaults]:
         else:
             raise ValueError(f"unknown fault {key!r}")
     return inner, LineFaults(**options)  # type: ignore[arg-type]
+
+
+def hostile_bursts(rng: random.Random) -> list[bytes]:
+    """What a broken or hostile host may write, a burst each, in a random order: random
+    bytes, a frame cut off mid-way (a host that vanished), a mangled frame, an oversized one,
+    a frame of no session, hundreds of LINK_RESETs of sessions never completed, a reset of
+    another protocol version, malformed ACK and NAK frames.
+
+    >>> len(hostile_bursts(random.Random(1)))
+    9
+    """
+    from protocols.codes import MessageType
+    from protocols.frame import Frame, encode_frame
+    from protocols.messages import SaleRequest, encode_payload
+
+    def noise(size: int) -> bytes:
+        return bytes(rng.getrandbits(8) for _ in range(size))
+
+    sale = encode_frame(
+        Frame(1, MessageType.SALE_REQUEST, b"TAG!" + encode_payload(SaleRequest("F1", 1, "EUR")))
+    )
+    resets = b"".join(
+        encode_frame(Frame(i & 0xFF, MessageType.LINK_RESET, b"\x02" + noise(4) + bytes(4)))
+        for i in range(200)
+    )
+    bursts = [
+        noise(rng.randint(1, 300)),
+        sale[: rng.randint(1, len(sale) - 1)],
+        sale[:6] + noise(4) + sale[10:],
+        b"\x02\x08\x02\xf4" + bytes(2050),  # LEN at its maximum, then zeros
+        b"\x02\xff\xff\x02" + bytes(100),  # LEN over the maximum
+        encode_frame(Frame(3, 0x99, b"TAG!")),
+        resets,
+        encode_frame(Frame(0, MessageType.LINK_RESET, b"\x09" + bytes(8))),
+        encode_frame(Frame(5, MessageType.ACK, b"")) + encode_frame(Frame(5, MessageType.NAK, b"x")),
+    ]
+    rng.shuffle(bursts)
+    return bursts

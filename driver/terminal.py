@@ -13,6 +13,7 @@ line and their answers come back to them.
 from __future__ import annotations
 
 import queue
+import secrets
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ from decimal import Decimal
 
 import serial
 
-from protocols.codes import CancelOutcome, EntryMode, PinBlockFormat, PinEntry
+from protocols.codes import PROTOCOL_VERSION, CancelOutcome, EntryMode, PinBlockFormat, PinEntry
 from protocols.currency import parse_amount
 from protocols.errors import ErrorCode, FieldError, LocalProtocolError
 from protocols.link import (
@@ -31,6 +32,8 @@ from protocols.link import (
     LinkSettings,
     MessageReceived,
     MessageRejected,
+    PeerIncompatible,
+    SessionEnded,
 )
 from protocols.messages import (
     CancelRequest,
@@ -56,6 +59,7 @@ from protocols.messages import (
     SimPressCancel,
     SimRemoveCard,
     TransactionResult,
+    with_request_id,
 )
 from protocols.trace import TraceRecord, record_line
 
@@ -135,6 +139,9 @@ class Terminal:
         self._side: queue.Queue[_SideRequest] = queue.Queue()
         self._serial = self._open() if isinstance(port, str) else port
         self._link = self._new_link()
+        # request ids start at random, so two processes in a row do not share them
+        self._last_request_id = secrets.randbelow(0xFFFF)
+        self.stale_answers = 0  # answers to other requests (or sessions) dropped
 
     def _new_link(self) -> Link:
         if self._link_settings is not None:
@@ -144,7 +151,10 @@ class Terminal:
     def _open(self) -> serial.SerialBase:
         assert self._url is not None
         try:
-            return serial.serial_for_url(self._url, baudrate=self._baud, timeout=0)
+            port = serial.serial_for_url(self._url, baudrate=self._baud, timeout=0)
+            # what waits in the buffers belongs to whoever had the line before us
+            port.reset_input_buffer()
+            return port
         except (serial.SerialException, OSError, ValueError) as e:
             raise LineLost(f"cannot open {self._url}: {e}") from None
 
@@ -196,37 +206,51 @@ class Terminal:
         timeout: float,
         on_prompt: PromptHandler | None,
     ) -> list[Message]:
+        request = self._number(request)
         try:
             self._link.send(request, time.monotonic())
         except LocalProtocolError as e:
             raise _rejected(e) from None
         deadline = time.monotonic() + timeout
-        pending: list[_SideRequest] = []
+        pending: dict[int, _SideRequest] = {}
         collected: list[Message] = []
         finished = False
         while True:
             while not self._side.empty():
                 side = self._side.get_nowait()
+                side.message = self._number(side.message)
                 self._link.send(side.message, time.monotonic())
-                pending.append(side)
+                pending[side.message.request_id] = side
             self._io(min(0.05, max(0.0, deadline - time.monotonic())))
             for event in self._link.events():
                 if isinstance(event, DeliveryFailed):
                     if event.message is request or event.message is None:
                         raise LineLost("the terminal does not acknowledge: the line is down")
+                elif isinstance(event, SessionEnded):
+                    if any(m is request for m in event.dropped):
+                        raise LineLost("the terminal restarted while the request was on its way")
+                elif isinstance(event, PeerIncompatible):
+                    raise ProtocolViolation(
+                        f"the terminal speaks protocol version {event.version}; this driver "
+                        f"speaks {PROTOCOL_VERSION}: update one of them"
+                    )
                 elif isinstance(event, MessageRejected):
                     raise ProtocolViolation(f"the terminal sent a bad message: {event.error}")
                 elif isinstance(event, MessageReceived):
                     message = event.message
+                    waiting = pending.get(message.request_id)
+                    if waiting is not None and isinstance(message, (waiting.answer_type, Error)):
+                        del pending[message.request_id]
+                        waiting.answer = message
+                        waiting.done.set()
+                        continue
+                    if message.request_id != request.request_id:
+                        self.stale_answers += 1  # an answer to another request: not ours
+                        continue
                     if isinstance(message, Prompt):
                         handler = on_prompt or self.on_prompt
                         if handler is not None:
                             handler(message)
-                        continue
-                    if pending and isinstance(message, (pending[0].answer_type, Error)):
-                        side = pending.pop(0)
-                        side.answer = message
-                        side.done.set()
                         continue
                     if finished:
                         continue
@@ -237,12 +261,17 @@ class Terminal:
                         finished = True
                         deadline = min(deadline, time.monotonic() + self.control_timeout)
             if finished and not pending and self._side.empty():
-                self._settle()
+                self._settle(request.request_id)
                 return collected
             if time.monotonic() >= deadline:
                 if finished:
                     return collected
                 raise TerminalTimeout(f"no answer to {type(request).__name__} within {timeout} s")
+
+    def _number(self, message: Message) -> Message:
+        """The message with the next request id (never 0, which answers nothing)."""
+        self._last_request_id = self._last_request_id % 0xFFFF + 1
+        return with_request_id(message, self._last_request_id)
 
     def _io(self, wait: float) -> None:
         try:
@@ -261,16 +290,19 @@ class Terminal:
         self._link.receive_data(data, now)
         self._link.tick(now)
 
-    def _settle(self) -> None:
+    def _settle(self, request_id: int) -> None:
         """Take in what has already arrived (the prompt after a result) and acknowledge it,
         without waiting for more."""
         for _ in range(8):
             self._io(0.0)
             events = self._link.events()
             for event in events:
-                if isinstance(event, MessageReceived) and isinstance(event.message, Prompt):
-                    if self.on_prompt is not None:
-                        self.on_prompt(event.message)
+                if not isinstance(event, MessageReceived):
+                    continue
+                if event.message.request_id != request_id:
+                    self.stale_answers += 1
+                elif isinstance(event.message, Prompt) and self.on_prompt is not None:
+                    self.on_prompt(event.message)
             if not events:
                 break
         out = self._link.data_to_send()
@@ -432,6 +464,11 @@ class Terminal:
         )
         response = got[-1]
         assert isinstance(response, InfoResponse)
+        if response.protocol_version != PROTOCOL_VERSION:
+            raise ProtocolViolation(
+                f"the terminal speaks protocol version {response.protocol_version}; this driver "
+                f"speaks {PROTOCOL_VERSION}: update one of them"
+            )
         return TerminalInfo(
             response.protocol_version,
             response.firmware_version,

@@ -44,13 +44,14 @@ def simulated_terminal(
 
 
 def spawn_terminal(
-    *args: str, stdin: int | None = subprocess.DEVNULL
+    *args: str, stdin: int | None = subprocess.DEVNULL, stderr: int | None = subprocess.PIPE
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``possim terminal ARGS``; the process and the port it announced."""
+    """Start ``possim terminal ARGS``; the process and the port it announced. A long run
+    should pass ``stderr=subprocess.DEVNULL`` (or read the pipe) so it never fills."""
     process = subprocess.Popen(
         [sys.executable, "-m", "driver.cli", "terminal", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         stdin=stdin,
         text=True,
     )

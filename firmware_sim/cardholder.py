@@ -15,10 +15,10 @@ from __future__ import annotations
 from protocols.codes import EntryMode, PromptId
 from protocols.messages import Message, Prompt
 
-from .core import TerminalCore
+from .core import Origin, TerminalCore
 from .states import TerminalState
 
-__all__ = ["AutoCardholder", "drain"]
+__all__ = ["AutoCardholder", "drain", "drain_addressed"]
 
 
 class AutoCardholder:
@@ -81,13 +81,20 @@ class AutoCardholder:
 
 def drain(core: TerminalCore, cardholder: AutoCardholder | None, now: float) -> list[Message]:
     """Everything the core sends until it rests, letting the cardholder answer each prompt."""
-    sent: list[Message] = []
+    return [message for _, message in drain_addressed(core, cardholder, now)]
+
+
+def drain_addressed(
+    core: TerminalCore, cardholder: AutoCardholder | None, now: float
+) -> list[tuple[Origin, Message]]:
+    """As :func:`drain`, each message with the origin of the request it answers."""
+    sent: list[tuple[Origin, Message]] = []
     while True:
-        batch = core.take_outbox()
+        batch = core.take_addressed()
         if not batch:
             return sent
-        for message in batch:
-            sent.append(message)
+        for origin, message in batch:
+            sent.append((origin, message))
             if cardholder is not None and isinstance(message, Prompt):
                 cardholder.react(core, message, now)
             if core.state is TerminalState.IDLE and cardholder is not None:

@@ -17,7 +17,7 @@ core talks to them in plain calls and writes the journal before anything becomes
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -66,6 +66,7 @@ from protocols.messages import (
     SimPressCancel,
     SimRemoveCard,
     TransactionResult,
+    with_request_id,
 )
 from protocols.tlv import build_dol_data, decode_tlv, flatten, parse_dol
 from protocols.track2 import Track2
@@ -84,6 +85,7 @@ CARD_TIMEOUT = 60.0
 CONTACTLESS_CVM_LIMIT = 5000  # minor units: above it a tap needs online PIN
 PIN_TIMEOUT = 30.0
 S = TerminalState
+Origin = Hashable | None  # opaque to the core: where a request came from (the link session)
 
 
 class CardReader(Protocol):
@@ -196,8 +198,12 @@ class TerminalCore:
         self._random = random
         self.wallet: dict[str, VirtualCard] = {}
         self.txn: Transaction | None = None
+        self._request_id = 0  # of the request being handled: its answers carry it
+        self._command_id = 0  # of the request that started the running command
+        self._origin: Origin = None  # where the request being handled came from
+        self._command_origin: Origin = None  # ... and the running command's request
         self._pin_block_request: PinBlockRequest | None = None
-        self._outbox: list[Message] = []
+        self._outbox: list[tuple[Origin, Message]] = []
         self._now = 0.0
         self._deadline: float | None = None
         self.power_cycle_requested = False
@@ -257,6 +263,13 @@ class TerminalCore:
         getattr(self, trigger)()
 
     def take_outbox(self) -> list[Message]:
+        """The messages for the host, oldest first."""
+        return [message for _, message in self.take_addressed()]
+
+    def take_addressed(self) -> list[tuple[Origin, Message]]:
+        """The messages for the host, each with the ``origin`` of the request it answers (as
+        given to :meth:`handle_message`), so the runner can drop an answer whose session has
+        ended."""
         out, self._outbox = self._outbox, []
         return out
 
@@ -267,7 +280,12 @@ class TerminalCore:
         return sorted(self.machine.get_triggers(self.state))
 
     def _send(self, message: Message) -> None:
-        self._outbox.append(message)
+        """Send a message of the running command: it carries the command's request id."""
+        self._outbox.append((self._command_origin, with_request_id(message, self._command_id)))
+
+    def _reply(self, message: Message) -> None:
+        """Answer the request being handled now: the answer carries its request id."""
+        self._outbox.append((self._origin, with_request_id(message, self._request_id)))
 
     def _prompt(self, prompt_id: PromptId) -> None:
         language = self.txn.language if self.txn else self.language
@@ -275,6 +293,9 @@ class TerminalCore:
 
     def _error(self, code: ErrorCode, text: str, field_name: str = "") -> None:
         self._send(Error(code, field_name, text[:255]))
+
+    def _reply_error(self, code: ErrorCode, text: str, field_name: str = "") -> None:
+        self._reply(Error(code, field_name, text[:255]))
 
     def _run(self, action: Callable[[], None]) -> None:
         """Run an action that fires triggers; any fault ends the transaction in ERROR."""
@@ -290,7 +311,7 @@ class TerminalCore:
     def _fault(self, error: Exception) -> None:
         self._failure = error
         if self.state is S.IDLE:
-            self._error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
+            self._reply_error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(error).__name__}")
             return
         try:
             self._fire("fail")
@@ -300,21 +321,26 @@ class TerminalCore:
 
     # --- inputs --------------------------------------------------------------------------
 
-    def handle_message(self, message: Message, now: float) -> None:
-        """A message from the host."""
+    def handle_message(self, message: Message, now: float, origin: Origin = None) -> None:
+        """A message from the host. Its answers carry its ``request_id``; a command it starts
+        (sale, refund, PIN block) sends its prompts and outcome under the same id. ``origin``
+        (the link session it came in) comes back with each answer from :meth:`take_addressed`.
+        """
         self._now = now
+        self._request_id, self._origin = message.request_id, origin
         handler = self._HANDLERS.get(type(message))
         if handler is None:
-            self._error(ErrorCode.UNEXPECTED_MESSAGE, f"{type(message).__name__} is not a request")
+            self._reply_error(ErrorCode.UNEXPECTED_MESSAGE, f"{type(message).__name__} is not a request")
             return
         try:
             handler(self, message)
         except MachineError:
-            self._error(ErrorCode.NOT_ALLOWED_NOW, f"not allowed in state {self.state.name}")
+            self._reply_error(ErrorCode.NOT_ALLOWED_NOW, f"not allowed in state {self.state.name}")
 
-    def reject(self, error: ProtocolError) -> None:
+    def reject(self, error: ProtocolError, request_id: int = 0, origin: Origin = None) -> None:
         """A frame that arrived intact but did not decode: answer with its code."""
-        self._error(error.error_code, str(error), error.field or "")
+        self._request_id, self._origin = request_id, origin
+        self._reply_error(error.error_code, str(error), error.field or "")
 
     def tick(self, now: float) -> None:
         """Let time pass: a wait for a card or a PIN that runs out ends as cancelled."""
@@ -400,13 +426,13 @@ class TerminalCore:
             | Capability.DUKPT_AES
             | Capability.SIMULATION_CONTROL
         )
-        self._send(
+        self._reply(
             InfoResponse(PROTOCOL_VERSION, FIRMWARE_VERSION, self.serial_number, capabilities)
         )
 
     def _busy(self) -> bool:
         if self.state is not S.IDLE:
-            self._error(ErrorCode.BUSY, f"a command is running ({self.state.name})")
+            self._reply_error(ErrorCode.BUSY, f"a command is running ({self.state.name})")
             return True
         return False
 
@@ -420,10 +446,10 @@ class TerminalCore:
                 message.client_transaction_id, kind, message.amount, message.currency, original
             )
         except JournalRuleError as e:
-            self._error(e.error_code, str(e), e.field)
+            self._reply_error(e.error_code, str(e), e.field)
             return
         if existing is not None:
-            self._send_outcome(existing)
+            self._reply_outcome(existing)
             return
         self.txn = Transaction(
             kind,
@@ -433,6 +459,7 @@ class TerminalCore:
             original,
             language=self.language,
         )
+        self._command_id, self._command_origin = message.request_id, self._origin
         self._run(
             lambda: self._fire("start_sale" if kind is TransactionKind.SALE else "start_refund")
         )
@@ -441,49 +468,50 @@ class TerminalCore:
         if self._busy():
             return
         self._pin_block_request = message
+        self._command_id, self._command_origin = message.request_id, self._origin
         self._run(lambda: self._fire("start_pin_block"))
 
     def _cancel(self, message: CancelRequest) -> None:
         if self.state in CANCELLABLE_STATES:
-            self._send(CancelResponse(CancelOutcome.CANCELLED))
+            self._reply(CancelResponse(CancelOutcome.CANCELLED))
             self._run(lambda: self._fire("cancel"))
         elif self.state is S.IDLE:
-            self._send(CancelResponse(CancelOutcome.NOTHING_RUNNING))
+            self._reply(CancelResponse(CancelOutcome.NOTHING_RUNNING))
         else:
-            self._send(CancelResponse(CancelOutcome.TOO_LATE))
+            self._reply(CancelResponse(CancelOutcome.TOO_LATE))
 
     def _last(self, message: LastResultRequest) -> None:
         entry = self.journal.last()
         if entry is None:
-            self._error(ErrorCode.NO_TRANSACTION, "no transaction yet")
+            self._reply_error(ErrorCode.NO_TRANSACTION, "no transaction yet")
         else:
-            self._send_outcome(entry)
+            self._reply_outcome(entry)
 
     def _lookup(self, message: LookupRequest) -> None:
         entry = self.journal.lookup(message.client_transaction_id)
         if entry is None or entry.state == "authorizing":
-            self._error(
+            self._reply_error(
                 ErrorCode.UNKNOWN_TRANSACTION, "no such transaction", "client_transaction_id"
             )
         else:
-            self._send_outcome(entry)
+            self._reply_outcome(entry)
 
     def _settle(self, message: SettlementRequest) -> None:
         if self._busy():
             return
         batch, totals = self.journal.settle()
-        self._send(SettlementResponse(batch, totals))
+        self._reply(SettlementResponse(batch, totals))
 
     # Simulation control: check that the action is possible, acknowledge it, then do it, so
     # that SIM_ACCEPTED comes before what the action sets off.
 
     def _sim_present(self, message: SimPresentCard) -> None:
         if message.card not in self.catalogue:
-            self._error(ErrorCode.UNKNOWN_CARD, f"no card {message.card!r}", "card")
+            self._reply_error(ErrorCode.UNKNOWN_CARD, f"no card {message.card!r}", "card")
             return
         if self.state is not S.WAITING_FOR_CARD:
             raise MachineError("no card is wanted now")
-        self._send(SimAccepted())
+        self._reply(SimAccepted())
         self.present_card(message.card, message.entry_mode, self._now)
         if self.state in {S.QR_DISPLAYED}:  # the simulated wallet scans and pays at once
             self.wallet_pays(self._now)
@@ -491,20 +519,20 @@ class TerminalCore:
     def _sim_pin(self, message: SimEnterPin) -> None:
         if self.state not in (S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY):
             raise MachineError("no PIN is wanted now")
-        self._send(SimAccepted())
+        self._reply(SimAccepted())
         self.enter_pin(message.entry, self._now)
 
     def _sim_cancel(self, message: SimPressCancel) -> None:
-        self._send(SimAccepted())
+        self._reply(SimAccepted())
         self.press_cancel(self._now)
 
     def _sim_remove(self, message: SimRemoveCard) -> None:
-        self._send(SimAccepted())
+        self._reply(SimAccepted())
         self.remove_card(self._now)
 
     def _sim_power(self, message: SimPowerCycle) -> None:
         self.power_cycle_requested = True
-        self._send(SimAccepted())
+        self._reply(SimAccepted())
 
     _HANDLERS: dict[type, Callable[[TerminalCore, Any], None]] = {
         InfoRequest: _info,
@@ -1017,11 +1045,19 @@ class TerminalCore:
             receipt,
         )
 
-    def _send_outcome(self, entry: JournalEntry) -> None:
+    def _reply_outcome(self, entry: JournalEntry) -> None:
+        """A stored outcome as the answer to the request being handled (LOOKUP, LAST, a
+        repeated SALE)."""
+        self._send_outcome(entry, self._reply)
+
+    def _send_outcome(
+        self, entry: JournalEntry, send: Callable[[Message], None] | None = None
+    ) -> None:
+        send = send or self._send
         status = entry.status if entry.status is not None else TransactionStatus.FAILED
         if entry.receipt:
-            self._send(Receipt(entry.client_transaction_id, ReceiptCopy.CUSTOMER, entry.receipt))
-        self._send(
+            send(Receipt(entry.client_transaction_id, ReceiptCopy.CUSTOMER, entry.receipt))
+        send(
             TransactionResult(
                 client_transaction_id=entry.client_transaction_id,
                 kind=entry.kind,

@@ -25,11 +25,13 @@ import serial
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
 from protocols.frame import Frame, FrameDecoder
+from protocols.errors import ErrorCode, LocalProtocolError
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
+from protocols.messages import Error, Message
 from protocols.trace import TraceRecord, apdu_fields, frame_fields, record_line
 
 from .authorizer import AuthorizationRequest, AuthorizationResponse, Authorizer, BuiltInAuthorizer
-from .cardholder import AutoCardholder, drain
+from .cardholder import AutoCardholder, drain_addressed
 from .core import TerminalCore
 from .journal import Journal
 from .pcsc import PcscReader
@@ -43,11 +45,13 @@ __all__ = [
     "open_port",
     "TerminalConfig",
     "TerminalRunner",
+    "RunnerCounters",
 ]
 
 
 class Port(Protocol):
     name: str
+    bytes_dropped: int  # written bytes the line would not take
 
     def read(self, timeout: float) -> bytes: ...
 
@@ -62,7 +66,9 @@ class PtyPort:
     def __init__(self) -> None:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line discipline: bytes pass as they are
+        os.set_blocking(self._master, False)  # a host that never reads must not stop us
         self.name = os.ttyname(self._slave)
+        self.bytes_dropped = 0
 
     def read(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self._master], [], [], timeout)
@@ -75,9 +81,15 @@ class PtyPort:
             return b""
 
     def write(self, data: bytes) -> None:
+        """Write what the line takes now; the rest is dropped and counted (the link resends
+        what matters, and a host that does not read would otherwise block the terminal)."""
         view = memoryview(data)
         while view:
-            written = os.write(self._master, view)
+            try:
+                written = os.write(self._master, view)
+            except (BlockingIOError, OSError):
+                self.bytes_dropped += len(view)
+                return
             view = view[written:]
 
     def close(self) -> None:
@@ -86,38 +98,83 @@ class PtyPort:
 
 
 class ListenPort:
-    """A TCP listener taking one driver connection at a time."""
+    """A TCP listener serving one host at a time. A host that connects while another is
+    connected waits up to ``GRACE`` seconds (the other may be closing: its last bytes are
+    still being read); if the other is still there then, the newcomer is refused (its
+    connection closed, counted): it learns at once that the terminal is taken, and the first
+    host's transaction goes on. Keepalive probes find a host that vanished without closing (a
+    pulled cable) within about half a minute."""
+
+    GRACE = 1.0
+    KEEPALIVE = ((socket.TCP_KEEPIDLE, 10), (socket.TCP_KEEPINTVL, 5), (socket.TCP_KEEPCNT, 3))
 
     def __init__(self, host: str, port: int) -> None:
         self._server = socket.create_server((host, port))
         self._client: socket.socket | None = None
+        self._waiting: tuple[socket.socket, float] | None = None
         bound_host, bound_port = self._server.getsockname()[:2]
         self.name = f"socket://{bound_host}:{bound_port}"
+        self.refused = 0
+        self.bytes_dropped = 0
 
     def read(self, timeout: float) -> bytes:
-        watched = [self._client or self._server]
+        watched = [self._server] + ([self._client] if self._client else [])
         ready, _, _ = select.select(watched, [], [], timeout)
-        if not ready:
-            return b""
-        if self._client is None:
-            self._client, _ = self._server.accept()
-            return b""
-        data = self._client.recv(4096)
-        if not data:
-            self._client.close()
-            self._client = None
+        data = b""
+        if self._client is not None and self._client in ready:
+            try:
+                data = self._client.recv(4096)
+            except OSError:  # reset by the peer, or keepalive gave up on it
+                data = b""
+            if not data:
+                self._client.close()
+                self._client = None
+        if self._server in ready:
+            connection, _ = self._server.accept()
+            if self._waiting is not None:
+                self._refuse(connection)
+            else:
+                self._waiting = (connection, time.monotonic())
+        if self._waiting is not None:
+            connection, since = self._waiting
+            if self._client is None:
+                self._waiting = None
+                self._take(connection)
+            elif time.monotonic() - since > self.GRACE:
+                self._waiting = None
+                self._refuse(connection)
         return data
 
+    def _refuse(self, connection: socket.socket) -> None:
+        self.refused += 1
+        connection.close()
+
+    def _take(self, connection: socket.socket) -> None:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for option, value in self.KEEPALIVE:
+            connection.setsockopt(socket.IPPROTO_TCP, option, value)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.setblocking(False)
+        self._client = connection
+
     def write(self, data: bytes) -> None:
-        if self._client is not None:
-            try:
-                self._client.sendall(data)
-            except OSError:
-                self._client = None
+        """Send what the socket takes now; the rest is dropped and counted."""
+        if self._client is None:
+            return
+        try:
+            sent = self._client.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._client.close()
+            self._client = None
+            return
+        self.bytes_dropped += len(data) - sent
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        for connection in (self._client, self._waiting[0] if self._waiting else None):
+            if connection is not None:
+                connection.close()
         self._server.close()
 
 
@@ -125,8 +182,10 @@ class SerialPort:
     """Any pyserial URL or device."""
 
     def __init__(self, url: str, baud: int) -> None:
-        self._serial = serial.serial_for_url(url, baudrate=baud, timeout=0)
+        # write_timeout 0: never block on a line that does not drain
+        self._serial = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=0)
         self.name = url
+        self.bytes_dropped = 0
 
     def read(self, timeout: float) -> bytes:
         self._serial.timeout = timeout
@@ -137,7 +196,10 @@ class SerialPort:
         return first + rest
 
     def write(self, data: bytes) -> None:
-        self._serial.write(data)
+        try:
+            self._serial.write(data)
+        except serial.SerialTimeoutException:
+            self.bytes_dropped += len(data)  # at most: some may have gone out
 
     def close(self) -> None:
         self._serial.close()
@@ -199,6 +261,14 @@ class DelayedAuthorizer:
 
 
 @dataclass
+class RunnerCounters:
+    """What the runner dropped or survived; the link keeps its own counters."""
+
+    answers_dropped: int = 0  # a full link queue: the outcome is in the journal
+    internal_errors: int = 0  # faults caught so that the terminal goes on
+
+
+@dataclass
 class TerminalConfig:
     port: str = "pty"
     journal: str = ":memory:"
@@ -245,6 +315,7 @@ class TerminalRunner:
         if config.link_retries is not None:
             settings = replace(settings, max_retries=config.link_retries)
         self.link = Link(settings)
+        self.counters = RunnerCounters()
         self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
         self._frames_in = FrameDecoder()
         self._frames_out = FrameDecoder()
@@ -378,7 +449,12 @@ class TerminalRunner:
 
     def serve(self) -> None:
         while not self._stop.is_set():
-            self.step()
+            try:
+                self.step()
+            except Exception as e:  # noqa: BLE001 - the last line of defence: count, go on
+                self.counters.internal_errors += 1
+                print(f"possim: internal error {type(e).__name__}; going on", file=sys.stderr)
+                time.sleep(0.01)
 
     def _poll_reader(self) -> None:
         """With a PC/SC reader: a card inserted while one is wanted, or taken out after."""
@@ -410,10 +486,21 @@ class TerminalRunner:
         self.link.receive_data(data, now)
         self.link.tick(now)
         for event in self.link.events():
+            # each request's answers go to the link before the next event is looked at: the
+            # link may already be in a newer session, and then they are dropped, not sent
             if isinstance(event, MessageReceived):
-                self.core.handle_message(event.message, time.time())
+                message, session = event.message, event.session
+                self._guarded(
+                    lambda: self.core.handle_message(message, time.time(), session),
+                    message.request_id,
+                    session,
+                )
             elif isinstance(event, MessageRejected):
-                self.core.reject(event.error)
+                error, request_id, session = event.error, event.request_id, event.session
+                self._guarded(lambda: self.core.reject(error, request_id, session), request_id, session)
+            else:
+                continue
+            self._send_all()
         while not self.actions.empty():
             action = self.actions.get_nowait()
             try:
@@ -421,14 +508,42 @@ class TerminalRunner:
             except Exception as e:  # noqa: BLE001 - a refused action is reported, not fatal
                 print(f"possim: {e or type(e).__name__}", file=sys.stderr)
         self._poll_reader()
-        self.core.tick(time.time())
-        for message in drain(self.core, self.cardholder, time.time()):
-            self.link.send(message, time.monotonic())
-            if self.on_message is not None:
-                self.on_message(message)
+        self._guarded(lambda: self.core.tick(time.time()), None)
+        self._send_all()
         if self.core.power_cycle_requested:
             self.core = self._boot()  # a cold start: recovery runs on the same journal
         out = self.link.data_to_send()
         if out:
             self._saw_bytes("out", out)
             self._write(out)
+
+    def _send_all(self) -> None:
+        """What the core has to send, the cardholder answering its prompts on the way."""
+        for origin, message in drain_addressed(self.core, self.cardholder, time.time()):
+            self._send(message, origin if isinstance(origin, bytes) else None)
+
+    def _send(self, message: Message, session: bytes | None) -> None:
+        """Hand a message to the link, for the session it answers. A full queue drops it,
+        counted: what it reported is in the journal, where LAST and LOOKUP find it."""
+        try:
+            self.link.send(message, time.monotonic(), session=session)
+        except LocalProtocolError:
+            self.counters.answers_dropped += 1
+            return
+        if self.on_message is not None:
+            self.on_message(message)
+
+    def _guarded(
+        self, handle: Callable[[], None], request_id: int | None, session: bytes | None = None
+    ) -> None:
+        """Run the core on one input. A fault is a bug, but never one that stops the
+        terminal: it is counted, told in one line (no data), and answered INTERNAL_ERROR."""
+        try:
+            handle()
+        except Exception as e:  # noqa: BLE001 - nothing a host sends may take the terminal down
+            self.counters.internal_errors += 1
+            print(f"possim: internal error {type(e).__name__}; going on", file=sys.stderr)
+            if request_id is not None:
+                text = "internal error: the terminal goes on"
+                error = Error(ErrorCode.INTERNAL_ERROR, "", text, request_id=request_id)
+                self._send(error, session)

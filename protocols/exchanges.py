@@ -7,8 +7,14 @@ cannot drift from the code. ``python -m protocols.exchanges`` prints them annota
 >>> pair = LinkPair()
 >>> pair.send("host", InfoRequest())
 >>> pair.run()
->>> [describe(f.wire) for f in pair.log]  # doctest: +NORMALIZE_WHITESPACE
-['seq=00 LINK_RESET session=486F7374', 'seq=00 ACK', 'seq=01 INFO_REQUEST', 'seq=01 ACK']
+>>> for f in pair.log:
+...     print(f.sender, describe(f.wire))
+host seq=00 LINK_RESET version=2 session=486F7374 peer=00000000
+terminal seq=00 ACK tag=486F7374
+terminal seq=00 LINK_RESET version=2 session=5465726D peer=486F7374
+host seq=00 ACK tag=5465726D
+host seq=01 INFO_REQUEST tag=1C0A0119 request_id=0
+terminal seq=01 ACK tag=1C0A0119
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 
 from .codes import (
+    PROTOCOL_VERSION,
     Capability,
     EntryMode,
     MessageType,
@@ -30,11 +37,12 @@ from .codes import (
 )
 from .errors import ErrorCode, ProtocolError
 from .frame import Frame, FrameDecoder, encode_frame
-from .link import Link, LinkEvent
+from .link import RESET_SIZE, TAG_SIZE, Link, LinkEvent
 from .messages import (
     Error,
     InfoRequest,
     InfoResponse,
+    LookupRequest,
     Message,
     PinBlockRequest,
     PinBlockResponse,
@@ -89,15 +97,22 @@ def describe(wire: bytes) -> str:
     except ValueError:
         name = f"TYPE {frame.type:#04x}"
     text = f"seq={frame.seq:02x} {name}"
+    payload = frame.payload
     if frame.type == MessageType.LINK_RESET:
-        return f"{text} session={frame.payload.hex().upper()}"
+        if len(payload) != RESET_SIZE:
+            return f"{text} (rejected: {len(payload)} bytes)"
+        return (
+            f"{text} version={payload[0]} session={payload[1:5].hex().upper()}"
+            f" peer={payload[5:9].hex().upper()}"
+        )
     if frame.type in (MessageType.ACK, MessageType.NAK):
-        return text
+        return f"{text} tag={payload.hex().upper()}" if payload else text
+    text = f"{text} tag={payload[:TAG_SIZE].hex().upper()}"
     try:
-        message = decode_payload(frame.type, frame.payload)
+        message = decode_payload(frame.type, payload[TAG_SIZE:])
     except ProtocolError as e:
         return f"{text} (rejected: {e.error_code.name})"
-    values = " ".join(f"{f.name}={_show(getattr(message, f.name))}" for f in fields(message))  # type: ignore[arg-type]
+    values = " ".join(f"{f.name}={_show(getattr(message, f.name))}" for f in fields(message))
     return f"{text} {values}".rstrip()
 
 
@@ -173,10 +188,11 @@ _T = 1_764_000_000  # a fixed transaction time for the examples
 
 
 def example_sale_result(
-    status: TransactionStatus = TransactionStatus.APPROVED,
+    status: TransactionStatus = TransactionStatus.APPROVED, request_id: int = 1
 ) -> TransactionResult:
     """The approved sale of the examples (12.34 EUR, chip, auth code A1B2C3)."""
     return TransactionResult(
+        request_id=request_id,
         client_transaction_id="T0001",
         kind=TransactionKind.SALE,
         status=status,
@@ -192,13 +208,13 @@ def example_sale_result(
     )
 
 
-def _prompt(prompt_id: PromptId, text: str) -> Prompt:
-    return Prompt(prompt_id, "en", text)
+def _prompt(prompt_id: PromptId, text: str, request_id: int = 1) -> Prompt:
+    return Prompt(prompt_id, "en", text, request_id=request_id)
 
 
 def _sale() -> LinkPair:
     pair = LinkPair()
-    pair.send("host", SaleRequest("T0001", 1234, "EUR"))
+    pair.send("host", SaleRequest("T0001", 1234, "EUR", request_id=1))
     pair.run()
     for message in (
         _prompt(PromptId.INSERT_CARD, "INSERT CARD"),
@@ -207,7 +223,12 @@ def _sale() -> LinkPair:
         _prompt(PromptId.AUTHORISING, "AUTHORISING"),
         _prompt(PromptId.APPROVED, "APPROVED"),
         _prompt(PromptId.REMOVE_CARD, "REMOVE CARD"),
-        Receipt("T0001", ReceiptCopy.CUSTOMER, ("POSSIM", "SALE", "EUR 12.34", "APPROVED")),
+        Receipt(
+            "T0001",
+            ReceiptCopy.CUSTOMER,
+            ("POSSIM", "SALE", "EUR 12.34", "APPROVED"),
+            request_id=1,
+        ),
         example_sale_result(),
     ):
         pair.send("terminal", message)
@@ -217,9 +238,10 @@ def _sale() -> LinkPair:
 
 def _refund() -> LinkPair:
     pair = LinkPair()
-    pair.send("host", RefundRequest("R0001", 1234, "EUR", "000000000001"))
+    pair.send("host", RefundRequest("R0001", 1234, "EUR", "000000000001", request_id=2))
     pair.run()
     refund = TransactionResult(
+        request_id=2,
         client_transaction_id="R0001",
         kind=TransactionKind.REFUND,
         status=TransactionStatus.APPROVED,
@@ -233,7 +255,8 @@ def _refund() -> LinkPair:
         original_reference="000000000001",
         time=_T + 60,
     )
-    pair.send("terminal", Receipt("R0001", ReceiptCopy.CUSTOMER, ("POSSIM", "REFUND", "EUR 12.34")))
+    receipt = ("POSSIM", "REFUND", "EUR 12.34")
+    pair.send("terminal", Receipt("R0001", ReceiptCopy.CUSTOMER, receipt, request_id=2))
     pair.send("terminal", refund)
     pair.run()
     return pair
@@ -243,15 +266,16 @@ def _pin_block() -> LinkPair:
     # PAN, PIN 1234 and KSN FFFF9876543210E00001 under the TDES test BDK of ANSI X9.24-1
     # give the encrypted format-0 PIN block 1B9C1845EB993A7A (X9.24-1 Annex A test vector).
     pair = LinkPair()
-    pair.send("host", PinBlockRequest("4012345678909", PinBlockFormat.ISO_0))
+    pair.send("host", PinBlockRequest("4012345678909", PinBlockFormat.ISO_0, request_id=3))
     pair.run()
-    pair.send("terminal", _prompt(PromptId.ENTER_PIN, "ENTER PIN"))
+    pair.send("terminal", _prompt(PromptId.ENTER_PIN, "ENTER PIN", request_id=3))
     pair.send(
         "terminal",
         PinBlockResponse(
             PinBlockFormat.ISO_0,
             bytes.fromhex("1B9C1845EB993A7A"),
             bytes.fromhex("FFFF9876543210E00001"),
+            request_id=3,
         ),
     )
     pair.run()
@@ -260,19 +284,22 @@ def _pin_block() -> LinkPair:
 
 def _info() -> LinkPair:
     pair = LinkPair()
-    pair.send("host", InfoRequest())
+    pair.send("host", InfoRequest(request_id=4))
     pair.run()
     capabilities = Capability.CHIP | Capability.SWIPE | Capability.PIN_PAD
-    pair.send("terminal", InfoResponse(1, "0.1.0", "PSM00000001", capabilities))
+    info = InfoResponse(PROTOCOL_VERSION, "0.1.0", "PSM00000001", capabilities, request_id=4)
+    pair.send("terminal", info)
     pair.run()
     return pair
 
 
 def _refund_refused() -> LinkPair:
     pair = LinkPair()
-    pair.send("host", RefundRequest("R0002", 500, "EUR", "999999999999"))
+    pair.send("host", RefundRequest("R0002", 500, "EUR", "999999999999", request_id=5))
     pair.run()
-    error = Error(ErrorCode.ORIGINAL_NOT_FOUND, "original_reference", "no sale 999999999999")
+    error = Error(
+        ErrorCode.ORIGINAL_NOT_FOUND, "original_reference", "no sale 999999999999", request_id=5
+    )
     pair.send("terminal", error)
     pair.run()
     return pair
@@ -280,9 +307,9 @@ def _refund_refused() -> LinkPair:
 
 def _simulation() -> LinkPair:
     pair = LinkPair()
-    pair.send("host", SimPresentCard("default", EntryMode.CHIP))
+    pair.send("host", SimPresentCard("default", EntryMode.CHIP, request_id=6))
     pair.run()
-    pair.send("terminal", SimAccepted())
+    pair.send("terminal", SimAccepted(request_id=6))
     pair.run()
     return pair
 
@@ -306,15 +333,27 @@ def _lose_terminal_frame(index: int) -> Fault:
 
 
 def _nak() -> LinkPair:
-    pair = LinkPair(fault=_damage_host_frame(1))
-    pair.send("host", SaleRequest("T0002", 500, "EUR"))
+    pair = LinkPair(fault=_damage_host_frame(2))  # the request, after RESET and an ACK
+    pair.send("host", SaleRequest("T0002", 500, "EUR", request_id=7))
     pair.run()
     return pair
 
 
 def _duplicate() -> LinkPair:
-    pair = LinkPair(fault=_lose_terminal_frame(1))
-    pair.send("host", SaleRequest("T0003", 700, "EUR"))
+    pair = LinkPair(fault=_lose_terminal_frame(2))  # the ACK of the request
+    pair.send("host", SaleRequest("T0003", 700, "EUR", request_id=8))
+    pair.run()
+    return pair
+
+
+def _new_session() -> LinkPair:
+    pair = LinkPair()
+    pair.send("host", LookupRequest("T0001", request_id=9))
+    pair.run()
+    pair.host = Link(session=bytes.fromhex("4E657721"))  # the checkout restarted: "New!"
+    pair.send("terminal", example_sale_result(request_id=9))  # the answer, to the old host
+    pair.run()  # the new host drops it and says who it is; the terminal drops the answer
+    pair.send("host", InfoRequest(request_id=1))
     pair.run()
     return pair
 
@@ -328,6 +367,10 @@ EXCHANGES: dict[str, tuple[str, Callable[[], LinkPair]]] = {
     "simulation": ("Simulation control: present the default card", _simulation),
     "nak": ("A damaged frame: NAK, then retransmission", _nak),
     "duplicate": ("A lost ACK: retransmission, acknowledged again, delivered once", _duplicate),
+    "new-session": (
+        "A host restarts: the old session's answer is dropped on both sides, never delivered",
+        _new_session,
+    ),
 }
 
 

@@ -6,29 +6,36 @@ outstanding until the peer's ACK names its sequence number; it is sent again aft
 :class:`DeliveryFailed` is reported. A frame whose sequence number is not ahead of the last
 one delivered from the peer (1 to 127 steps on, modulo 256) is a retransmission: it is
 acknowledged again and not delivered.
-Before its first data frame a link sends LINK_RESET with a random session id, so the peer
-forgets the last sequence
-number it saw from a previous run of this side.
+
+Sessions. Each side has a random 4-byte session id. Before its first data frame a side sends
+LINK_RESET (protocol version, its session id, the peer's session id as far as it knows it);
+a side that receives a reset naming a session it has not seen answers with its own reset
+naming the peer's, so both know both ids after one round trip. Every data frame and every ACK
+then carries the session tag, the two ids XORed: a frame of an earlier session (a host that
+died, a terminal still retransmitting to it) has another tag and is dropped, counted, never
+delivered and never acknowledged. When the peer starts a new session, whatever was outstanding
+or queued for the old one is dropped and reported in :class:`SessionEnded`.
 
 >>> from protocols.messages import InfoRequest
 >>> host, terminal = Link(session=b"HOST"), Link(session=b"TERM")
 >>> host.send(InfoRequest(), now=0.0)
->>> for _ in range(2):  # LINK_RESET first, then the request, each ACKed
+>>> for _ in range(3):  # host's reset; terminal's answering reset; the request
 ...     terminal.receive_data(host.data_to_send(), now=0.0)
 ...     host.receive_data(terminal.data_to_send(), now=0.0)
->>> terminal.events()
-[PeerReset(seq=0), MessageReceived(message=InfoRequest(), seq=1)]
->>> host.events()
-[MessageDelivered(seq=0, message=None), MessageDelivered(seq=1, message=InfoRequest())]
+>>> terminal.events()  # doctest: +NORMALIZE_WHITESPACE
+[PeerReset(seq=0), MessageDelivered(seq=0, message=None), MessageReceived(message=InfoRequest(request_id=0), seq=1)]
+>>> host.events()  # doctest: +NORMALIZE_WHITESPACE
+[MessageDelivered(seq=0, message=None), PeerReset(seq=0),
+ MessageDelivered(seq=1, message=InfoRequest(request_id=0))]
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .codes import MessageType
+from .codes import PROTOCOL_VERSION, MessageType
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .frame import (
     INTERBYTE_TIMEOUT,
@@ -51,11 +58,25 @@ __all__ = [
     "Retransmitted",
     "DuplicateFrame",
     "PeerReset",
+    "PeerIncompatible",
+    "SessionEnded",
+    "StaleFrame",
+    "MessageDropped",
     "FrameDiscarded",
+    "LinkCounters",
+    "RESET_SIZE",
+    "TAG_SIZE",
+    "request_id_of",
 ]
 
 
 SESSION_SIZE = 4  # bytes of random session id in LINK_RESET
+RESET_SIZE = 1 + 2 * SESSION_SIZE  # LINK_RESET payload: version, own session, peer's session
+TAG_SIZE = SESSION_SIZE  # the session tag before a data frame's message and in every ACK
+NO_SESSION = bytes(SESSION_SIZE)
+# What may be dropped from a full queue, oldest first: a prompt is stale once a newer one is
+# queued behind it, and a lost one costs the cardholder nothing (the journal holds outcomes).
+DROPPABLE = frozenset({MessageType.PROMPT})
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,11 @@ class LinkSettings:
     interbyte_timeout: float = INTERBYTE_TIMEOUT
     max_queued: int = 64
 
+    @property
+    def handshake_timeout(self) -> float:
+        """How long a side whose reset was acknowledged waits for the peer's own reset."""
+        return self.ack_timeout * (self.max_retries + 1)
+
     @classmethod
     def for_baud(cls, baud: int) -> LinkSettings:
         """ACK timeout: 1 s plus twice the wire time of the largest frame (10 bits a byte)."""
@@ -80,8 +106,12 @@ class LinkSettings:
 
 @dataclass(frozen=True)
 class MessageReceived:
+    """A message from the peer. ``session`` is the session tag it came in: pass it back to
+    :meth:`Link.send` with the answer, so an answer to a session that has ended is dropped."""
+
     message: Message
     seq: int
+    session: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,8 @@ class MessageRejected:
     error: RemoteProtocolError
     seq: int
     message_type: int
+    request_id: int = 0  # from the payload's header, when it holds one
+    session: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -128,10 +160,56 @@ class DuplicateFrame:
 
 @dataclass(frozen=True)
 class PeerReset:
-    """The peer (re)started its side of the link."""
+    """The peer (re)started its side of the link: a new session."""
 
     seq: int
 
+
+@dataclass(frozen=True)
+class PeerIncompatible:
+    """A LINK_RESET of another protocol version: not answered; the peer cannot be spoken to."""
+
+    version: int
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    """The peer started a new session: these messages, outstanding or queued for the old one,
+    were dropped unsent (or unacknowledged). Whatever they reported is in the journal."""
+
+    dropped: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class StaleFrame:
+    """An intact data frame or ACK carrying another session's tag: dropped, not answered."""
+
+    seq: int
+    type: int
+
+
+@dataclass(frozen=True)
+class MessageDropped:
+    """A message dropped from a full queue (``reason``); never sent."""
+
+    message: Message
+    reason: str
+
+
+@dataclass
+class LinkCounters:
+    """What the link has seen and done since it started; for status displays."""
+
+    frames_sent: int = 0
+    frames_received: int = 0
+    retransmissions: int = 0
+    naks_sent: int = 0
+    naks_received: int = 0
+    frames_discarded: int = 0
+    duplicates: int = 0
+    stale_frames: int = 0
+    messages_dropped: int = 0
+    sessions: int = 0
 
 LinkEvent = (
     MessageReceived
@@ -141,6 +219,10 @@ LinkEvent = (
     | Retransmitted
     | DuplicateFrame
     | PeerReset
+    | PeerIncompatible
+    | SessionEnded
+    | StaleFrame
+    | MessageDropped
     | FrameDiscarded
 )
 
@@ -170,6 +252,7 @@ class Link:
         session: bytes | None = None,
     ) -> None:
         self.settings = settings or LinkSettings()
+        self.counters = LinkCounters()
         self._decoder = FrameDecoder(self.settings.interbyte_timeout)
         self._to_send = bytearray()
         self._events: deque[LinkEvent] = deque()
@@ -177,36 +260,80 @@ class Link:
         self._outstanding: _Outgoing | None = None
         self._next_seq = first_seq & 0xFF
         self._peer_last_seq: int | None = None
-        # this run's session id, sent in LINK_RESET; and the peer's current one
+        # this run's session id, sent in LINK_RESET; the peer's current one; their tag
         self._session = session if session is not None else secrets.token_bytes(SESSION_SIZE)
-        if len(self._session) != SESSION_SIZE:
-            raise ValueError(f"a session id is {SESSION_SIZE} bytes")
+        if len(self._session) != SESSION_SIZE or self._session == NO_SESSION:
+            raise ValueError(f"a session id is {SESSION_SIZE} bytes, not all zero")
         self._peer_session: bytes | None = None
-        self._needs_reset = True
+        self._tag = b""
+        self._peer_knows_us = False  # the peer has our session id (it acknowledged or named it)
+        self._needs_reset = True  # our reset must go out before our next data frame
+        self._answer_due = False  # ... and now, even with nothing queued
+        self._handshake_deadline: float | None = None
+
+    @property
+    def session(self) -> bytes:
+        """This side's session id."""
+        return self._session
+
+    @property
+    def ready(self) -> bool:
+        """Both sides know both session ids: data frames can flow."""
+        return self._peer_session is not None and self._peer_knows_us
 
     # --- sending -------------------------------------------------------------------------
 
-    def send(self, message: Message, now: float) -> None:
+    def send(self, message: Message, now: float, *, session: bytes | None = None) -> None:
         """Queue ``message`` for delivery. LocalProtocolError if it cannot be sent.
 
-        Its fate comes back as :class:`MessageDelivered` or :class:`DeliveryFailed` carrying
-        this same object."""
+        ``session``: the session tag of the request this message answers; if that session has
+        ended, the message is dropped (:class:`MessageDropped`), never sent into the new one.
+        A full queue first drops its oldest prompt; with none to drop the message is refused
+        with QUEUE_FULL. Its fate comes back as :class:`MessageDelivered`,
+        :class:`DeliveryFailed` or :class:`SessionEnded` carrying this same object."""
         payload = encode_payload(message)
-        if len(self._queue) >= self.settings.max_queued:
+        if session is not None and session != self._tag:
+            self.counters.messages_dropped += 1
+            self._events.append(MessageDropped(message, "its session has ended"))
+            return
+        if len(self._queue) >= self.settings.max_queued and not self._drop_oldest_prompt():
             raise LocalProtocolError(
                 f"{len(self._queue)} messages already queued", error_code=ErrorCode.QUEUE_FULL
             )
         self._queue.append(_Outgoing(message.TYPE, payload, message))
         self._pump(now)
 
+    def raw_frame(self, message_type: int, payload: bytes) -> bytes:
+        """A data frame of this session around ``payload`` as given, taking the next sequence
+        number, for tests and fuzzers that put malformed messages on the wire. Not tracked:
+        nothing waits for its ACK."""
+        if not self.ready:
+            raise LocalProtocolError("no session yet", error_code=ErrorCode.LINK_FAILURE)
+        seq = self._next_seq
+        self._next_seq = (seq + 1) & 0xFF
+        return encode_frame(Frame(seq, message_type, self._tag + payload))
+
+    def _drop_oldest_prompt(self) -> bool:
+        for out in self._queue:
+            if out.message_type in DROPPABLE and out.message is not None:
+                self._queue.remove(out)
+                self.counters.messages_dropped += 1
+                self._events.append(MessageDropped(out.message, "queue full"))
+                return True
+        return False
+
     def _pump(self, now: float) -> None:
-        if self._outstanding is not None or not self._queue:
+        if self._outstanding is not None:
             return
-        if self._needs_reset:
-            self._needs_reset = False
-            out = _Outgoing(MessageType.LINK_RESET, self._session, None)
-        else:
+        if self._needs_reset and (self._queue or self._answer_due):
+            self._needs_reset = self._answer_due = False
+            payload = bytes((PROTOCOL_VERSION,)) + self._session
+            out = _Outgoing(MessageType.LINK_RESET, payload + (self._peer_session or NO_SESSION), None)
+        elif self._queue and self.ready and not self._needs_reset:
             out = self._queue.popleft()
+            out.payload = self._tag + out.payload
+        else:
+            return
         out.seq = self._next_seq
         self._next_seq = (self._next_seq + 1) & 0xFF
         out.wire = encode_frame(Frame(out.seq, out.message_type, out.payload))
@@ -217,25 +344,31 @@ class Link:
         out.attempts += 1
         out.deadline = now + self.settings.ack_timeout
         self._to_send += out.wire
+        self.counters.frames_sent += 1
 
     def _retry(self, now: float, reason: str) -> None:
         out = self._outstanding
         assert out is not None
         if out.attempts <= self.settings.max_retries:
             self._transmit(out, now)
+            self.counters.retransmissions += 1
             self._events.append(Retransmitted(out.seq, out.attempts, reason))
             return
         self._outstanding = None
         self._events.append(DeliveryFailed(out.seq, out.message, out.attempts))
         if out.message is None:
-            # The peer may not know we restarted: reset again before the next data frame,
-            # and give up the frame that waited for this reset, so a missing peer costs one
-            # bounded wait per message rather than resets for ever.
-            self._needs_reset = True
-            if self._queue:
-                waiting = self._queue.popleft()
-                self._events.append(DeliveryFailed(-1, waiting.message, 0))
+            # The peer may not know us: reset again before the next data frame, and give up
+            # the frame that waited for this reset, so a missing peer costs one bounded wait
+            # per message rather than resets for ever.
+            self._handshake_failed()
         self._pump(now)
+
+    def _handshake_failed(self) -> None:
+        self._needs_reset = True
+        self._handshake_deadline = None
+        if self._queue:
+            waiting = self._queue.popleft()
+            self._events.append(DeliveryFailed(-1, waiting.message, 0))
 
     def data_to_send(self) -> bytes:
         """The bytes to write to the line now (empty if none)."""
@@ -255,85 +388,172 @@ class Link:
         for item in self._decoder.feed(data, now):
             self._on_frame_event(item, now)
 
+    def _discard(self, reason: str, size: int = 1) -> None:
+        self.counters.frames_discarded += 1
+        error = RemoteProtocolError(reason, error_code=ErrorCode.BAD_FRAME)
+        self._events.append(FrameDiscarded(error, size))
+
     def _on_frame_event(self, item: Frame | FrameDiscarded, now: float) -> None:
         if isinstance(item, FrameDiscarded):
+            self.counters.frames_discarded += 1
             self._events.append(item)
             if item.header_ok and item.seq is not None:
-                self._control(MessageType.NAK, item.seq)
+                self.counters.naks_sent += 1
+                self._control(MessageType.NAK, item.seq, b"")
             return
-        seq, message_type = item.seq, item.type
-        if message_type in _CONTROL:
-            if item.payload:
-                self._events.append(
-                    FrameDiscarded(
-                        RemoteProtocolError(
-                            "ACK or NAK with a payload", error_code=ErrorCode.BAD_FRAME
-                        ),
-                        1,
-                    )
-                )
-            elif message_type == MessageType.ACK:
-                out = self._outstanding
-                if out is not None and out.seq == seq:
-                    self._outstanding = None
-                    self._events.append(MessageDelivered(seq, out.message))
-                    self._pump(now)
+        self.counters.frames_received += 1
+        seq, message_type, payload = item.seq, item.type, item.payload
+        if message_type == MessageType.ACK:
+            self._on_ack(seq, payload, now)
+        elif message_type == MessageType.NAK:
+            if payload:
+                self._discard("NAK with a payload")
             elif self._outstanding is not None:
+                self.counters.naks_received += 1
                 self._retry(now, "nak")
+        elif message_type == MessageType.LINK_RESET:
+            self._on_reset(seq, payload, now)
+        else:
+            self._on_data(seq, message_type, payload, now)
+
+    def _on_ack(self, seq: int, payload: bytes, now: float) -> None:
+        out = self._outstanding
+        if len(payload) != TAG_SIZE:
+            self._discard("ACK without its session tag")
             return
-        if message_type == MessageType.LINK_RESET:
-            if len(item.payload) != SESSION_SIZE:
-                self._events.append(
-                    FrameDiscarded(
-                        RemoteProtocolError(
-                            "LINK_RESET without its session id", error_code=ErrorCode.BAD_FRAME
-                        ),
-                        1,
-                    )
-                )
-                return
-            self._control(MessageType.ACK, seq)
-            if item.payload == self._peer_session:
-                # a retransmitted or duplicated reset of the session we are in: resetting
-                # again would let a data frame already delivered through a second time
-                self._events.append(DuplicateFrame(seq))
-                return
-            self._peer_session = item.payload
-            self._peer_last_seq = seq
-            self._events.append(PeerReset(seq))
+        if out is None or out.seq != seq:
+            return  # late: an ACK of a frame already given up or retransmitted
+        is_reset = out.message_type == MessageType.LINK_RESET
+        if payload != (self._session if is_reset else self._tag):
+            self.counters.stale_frames += 1
+            self._events.append(StaleFrame(seq, MessageType.ACK))
             return
-        self._control(MessageType.ACK, seq)
-        if self._peer_last_seq is not None and not 0 < (seq - self._peer_last_seq) % 256 < 128:
+        self._outstanding = None
+        self._events.append(MessageDelivered(seq, out.message))
+        if is_reset:
+            self._peer_knows_us = True
+            if self._peer_session is None:  # now wait for the peer's own reset
+                self._handshake_deadline = now + self.settings.handshake_timeout
+        self._pump(now)
+
+    def _on_reset(self, seq: int, payload: bytes, now: float) -> None:
+        if len(payload) != RESET_SIZE or payload[0] != PROTOCOL_VERSION:
+            # version 1 sent a bare 4-byte session id
+            version = payload[0] if len(payload) == RESET_SIZE else 1 if len(payload) == 4 else 0
+            self.counters.frames_discarded += 1
+            self._events.append(PeerIncompatible(version))
+            return
+        session, names = payload[1 : 1 + SESSION_SIZE], payload[1 + SESSION_SIZE :]
+        if session == NO_SESSION:
+            self._discard("LINK_RESET without a session id")
+            return
+        self._control(MessageType.ACK, seq, session)
+        if session == self._peer_session:
+            # a retransmitted or duplicated reset of the session we are in: resetting again
+            # would let a data frame already delivered through a second time
+            self.counters.duplicates += 1
+            self._events.append(DuplicateFrame(seq))
+            if self._ahead(seq):  # a later reset of this session (an answer sent again)
+                self._peer_last_seq = seq
+            if names == self._session:
+                self._confirmed(now)
+            elif not self._reset_outstanding():  # our answer was lost: answer again
+                self._needs_reset = self._answer_due = True
+                self._pump(now)
+            return
+        if self._peer_session is not None:
+            dropped = [o.message for o in self._queue if o.message is not None]
+            out = self._outstanding
+            if out is not None and out.message is not None:
+                dropped.insert(0, out.message)
+            self._queue.clear()
+            self._outstanding = None
+            self.counters.messages_dropped += len(dropped)
+            self._events.append(SessionEnded(tuple(dropped)))
+        elif self._reset_outstanding():
+            self._outstanding = None  # ours named no peer: the one below names this one
+        self._peer_session = session
+        self._tag = bytes(a ^ b for a, b in zip(self._session, session))
+        self._peer_last_seq = seq
+        self._peer_knows_us = names == self._session
+        self.counters.sessions += 1
+        self._events.append(PeerReset(seq))
+        if self._peer_knows_us:
+            self._confirmed(now)
+        else:
+            self._needs_reset = self._answer_due = True
+            self._pump(now)
+
+    def _reset_outstanding(self) -> bool:
+        out = self._outstanding
+        return out is not None and out.message_type == MessageType.LINK_RESET
+
+    def _confirmed(self, now: float) -> None:
+        """The peer has our session id: our reset, if still outstanding, has done its work."""
+        self._peer_knows_us = True
+        self._handshake_deadline = None
+        if self._reset_outstanding():
+            assert self._outstanding is not None
+            self._events.append(MessageDelivered(self._outstanding.seq, None))
+            self._outstanding = None
+        self._pump(now)
+
+    def _on_data(self, seq: int, message_type: int, payload: bytes, now: float) -> None:
+        if self._peer_session is None or payload[:TAG_SIZE] != self._tag:
+            # another session's frame: a dead host's, or ours to a host that has gone
+            self.counters.stale_frames += 1
+            self._events.append(StaleFrame(seq, message_type))
+            if self._peer_session is None and self._needs_reset and self._outstanding is None:
+                # we have just started and the peer does not know it: tell it who we are
+                self._answer_due = True
+                self._pump(now)
+            return
+        self._control(MessageType.ACK, seq, self._tag)
+        if not self._peer_knows_us:
+            self._confirmed(now)
+        if not self._ahead(seq):
             # not ahead of the last frame delivered (serial-number arithmetic, RFC 1982): a
             # retransmission, possibly reordered behind newer frames by a duplicating line
+            self.counters.duplicates += 1
             self._events.append(DuplicateFrame(seq))
             return
         self._peer_last_seq = seq
         try:
-            message = decode_payload(message_type, item.payload)
+            message = decode_payload(message_type, payload[TAG_SIZE:])
         except RemoteProtocolError as error:
-            self._events.append(MessageRejected(error, seq, message_type))
+            request_id = request_id_of(payload[TAG_SIZE:])
+            self._events.append(MessageRejected(error, seq, message_type, request_id, self._tag))
         else:
-            self._events.append(MessageReceived(message, seq))
+            self._events.append(MessageReceived(message, seq, self._tag))
 
-    def _control(self, message_type: MessageType, seq: int) -> None:
-        self._to_send += encode_frame(Frame(seq, message_type, b""))
+    def _ahead(self, seq: int) -> bool:
+        """``seq`` is ahead of the last frame delivered from the peer: 1 to 127 steps on."""
+        last = self._peer_last_seq
+        return last is None or 0 < (seq - last) % 256 < 128
+
+    def _control(self, message_type: MessageType, seq: int, tag: bytes) -> None:
+        self._to_send += encode_frame(Frame(seq, message_type, tag))
+        self.counters.frames_sent += 1
 
     # --- time ----------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`tick` has something to do; None if never."""
-        deadlines = [d for d in (self._decoder.deadline(),) if d is not None]
+        deadlines = [d for d in (self._decoder.deadline(), self._handshake_deadline) if d]
         if self._outstanding is not None:
             deadlines.append(self._outstanding.deadline)
         return min(deadlines) if deadlines else None
 
     def tick(self, now: float) -> None:
-        """Let time pass: truncate a stalled frame, retransmit or give up on an unACKed one."""
+        """Let time pass: truncate a stalled frame, retransmit or give up on an unACKed one,
+        give up waiting for the peer's reset."""
         for item in self._decoder.expire(now):
             self._on_frame_event(item, now)
         if self._outstanding is not None and now >= self._outstanding.deadline:
             self._retry(now, "timeout")
+        if self._handshake_deadline is not None and now >= self._handshake_deadline:
+            self._handshake_failed()
+            self._pump(now)
 
     # --- events --------------------------------------------------------------------------
 
@@ -346,3 +566,12 @@ class Link:
         out = list(self._events)
         self._events.clear()
         return out
+
+
+def request_id_of(payload: bytes) -> int:
+    """The request id at the head of a message payload that may not decode (0 if too short).
+
+    >>> request_id_of(bytes.fromhex("0102 ff")), request_id_of(b"")
+    (258, 0)
+    """
+    return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 0

@@ -4,10 +4,10 @@ A message's payload is the frame's PAYLOAD; its TYPE byte is ``cls.TYPE``. Value
 against the input rules when a message is made, so an invalid message can be neither sent
 nor received.
 
->>> sale = SaleRequest(client_transaction_id="T1", amount=1234, currency="EUR")
+>>> sale = SaleRequest(client_transaction_id="T1", amount=1234, currency="EUR", request_id=7)
 >>> payload = encode_payload(sale)
->>> payload.hex(" ")
-'02 54 31 00 00 00 00 12 34 09 78'
+>>> payload.hex(" ")  # request id 7, then the sale's fields
+'00 07 02 54 31 00 00 00 00 12 34 09 78'
 >>> decode_payload(MessageType.SALE_REQUEST, payload) == sale
 True
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
@@ -45,6 +45,7 @@ __all__ = [
     "MESSAGE_CLASSES",
     "encode_payload",
     "decode_payload",
+    "with_request_id",
     "InfoRequest",
     "SaleRequest",
     "RefundRequest",
@@ -79,8 +80,16 @@ class Direction(Enum):
     TO_HOST = "terminal -> host"
 
 
+@dataclass(frozen=True)
 class Message:
-    """Base of every message. Subclasses are frozen dataclasses made by :func:`_message`."""
+    """Base of every message. Subclasses are frozen dataclasses made by :func:`_message`.
+
+    ``request_id`` is the message header: a request carries an id the host chose, and every
+    answer (response, ERROR, the prompts, receipts and result of the command it started)
+    carries the id of the request it answers, so a host can tell its answer from any other.
+    It is keyword-only and 0 where nothing is answered."""
+
+    request_id: int = field(default=0, kw_only=True)
 
     TYPE: ClassVar[MessageType]
     DIRECTION: ClassVar[Direction]
@@ -98,24 +107,43 @@ class Message:
 
 MESSAGE_CLASSES: dict[MessageType, type[Message]] = {}
 M = TypeVar("M", bound=type[Message])
+MessageT = TypeVar("MessageT", bound=Message)
 
 
 def _message(
     message_type: MessageType, direction: Direction, *schema_fields: c.Construct
 ) -> Callable[[M], M]:
     def register(cls: M) -> M:
-        names = tuple(f.name for f in schema_fields)
-        if names != tuple(f.name for f in fields(cls)):  # type: ignore[arg-type]
+        names = (_REQUEST_ID.name, *(f.name for f in schema_fields))
+        if names != tuple(f.name for f in fields(cls)):
             raise TypeError(f"{cls.__name__}: schema fields {names} do not match the dataclass")
         cls.TYPE = message_type
         cls.DIRECTION = direction
-        cls.SCHEMA = c.Struct(*schema_fields, c.Terminated)
+        cls.SCHEMA = c.Struct(_REQUEST_ID, *schema_fields, c.Terminated)
         cls._CODEC = compile_struct(cls.SCHEMA)
         cls._FIELD_NAMES = names
         MESSAGE_CLASSES[message_type] = cls
         return cls
 
     return register
+
+
+_REQUEST_ID = (
+    "request_id"
+    / c.Int16ub
+    * "u16, the header of every message: the host's id for a request; an answer repeats it"
+)
+
+
+def with_request_id(message: MessageT, request_id: int) -> MessageT:
+    """``message`` carrying ``request_id`` (the same object if it already does).
+
+    >>> with_request_id(InfoRequest(), 7)
+    InfoRequest(request_id=7)
+    """
+    if message.request_id == request_id:
+        return message
+    return replace(message, request_id=request_id)
 
 
 def _check_text(value: str, field: str, max_len: int, *, ascii_only: bool = False) -> None:
@@ -243,7 +271,7 @@ class SettlementRequest(Message):
 @_message(
     MessageType.INFO_RESPONSE,
     Direction.TO_HOST,
-    "protocol_version" / c.Int8ub * "u8, this document: 1",
+    "protocol_version" / c.Int8ub * "u8, this document: 2",
     "firmware_version" / AsciiText * "0-32 ASCII",
     "serial_number" / AsciiText * "0-32 ASCII",
     "capabilities" / EnumByte(Capability, c.Int16ub) * "u16 flags, see Capability",
@@ -339,7 +367,12 @@ class Receipt(Message):
 
     @classmethod
     def _from_wire(cls, values: dict[str, Any]) -> Message:
-        return cls(values["client_transaction_id"], values["copy"], tuple(values["lines"]))
+        return cls(
+            values["client_transaction_id"],
+            values["copy"],
+            tuple(values["lines"]),
+            request_id=values["request_id"],
+        )
 
 
 _PIN_BLOCK_SIZES = {PinBlockFormat.ISO_0: (8, 10), PinBlockFormat.ISO_4: (16, 12)}
@@ -434,7 +467,11 @@ class SettlementResponse(Message):
                 raise FieldError("totals", ErrorCode.INVALID_FIELD, "must be CurrencyTotals")
 
     def _wire_values(self) -> dict[str, Any]:
-        return {"batch_number": self.batch_number, "totals": [t.__dict__ for t in self.totals]}
+        return {
+            "request_id": self.request_id,
+            "batch_number": self.batch_number,
+            "totals": [t.__dict__ for t in self.totals],
+        }
 
     @classmethod
     def _from_wire(cls, values: dict[str, Any]) -> Message:
@@ -448,7 +485,7 @@ class SettlementResponse(Message):
             )
             for t in values["totals"]
         )
-        return cls(values["batch_number"], totals)
+        return cls(values["batch_number"], totals, request_id=values["request_id"])
 
 
 @_message(

@@ -7,9 +7,10 @@ driver (``Terminal(..., trace=FILE)``) write them; ``possim trace FILE`` prints 
 with a message-sequence view across host, terminal, card and authorizer.
 
 >>> from protocols.frame import Frame, encode_frame
->>> line = record_line(TraceRecord(1.5e9, "host", "bytes", "out", encode_frame(Frame(0, 0x20, b"")).hex()))
+>>> wire = encode_frame(Frame(1, 0x20, bytes.fromhex("1C0A0119 0005")))
+>>> line = record_line(TraceRecord(1.5e9, "host", "bytes", "out", wire.hex()))
 >>> annotate([parse_line(line)])[0]
-'     0.000  host ───── seq=00 INFO_REQUEST ───▶ terminal'
+'     0.000  host ───── seq=01 INFO_REQUEST tag=1C0A0119 request_id=5 ───▶ terminal'
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .codes import MessageType
 from .errors import RemoteProtocolError
 from .exchanges import describe
 from .frame import Frame, FrameDecoder, encode_frame
+from .link import RESET_SIZE, TAG_SIZE
 from .messages import MESSAGE_CLASSES, decode_payload
 from .tlv import Tlv, decode_tlv
 
@@ -66,11 +68,21 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
         ("TYPE", f"{frame.type:02X}", name),
     ]
     cls = MESSAGE_CLASSES.get(frame.type)  # type: ignore[call-overload]
+    payload = frame.payload
     if frame.type == MessageType.LINK_RESET:
-        rows.append(("session", frame.payload.hex().upper(), "the sender's session id"))
-    elif cls is not None and frame.payload:
+        if len(payload) == RESET_SIZE:
+            rows.append(("version", f"{payload[0]:02X}", f"protocol version {payload[0]}"))
+            rows.append(("session", payload[1:5].hex().upper(), "the sender's session id"))
+            rows.append(("peer", payload[5:9].hex().upper(), "the peer's, as the sender knows it"))
+        else:
+            rows.append(("payload", payload.hex().upper(), "rejected: not a version 2 reset"))
+        return rows
+    if payload:
+        rows.append(("tag", payload[:TAG_SIZE].hex().upper(), "session tag: both ids XORed"))
+        payload = payload[TAG_SIZE:]
+    if cls is not None:
         try:
-            message = decode_payload(frame.type, frame.payload)
+            message = decode_payload(frame.type, payload)
             values = message._wire_values()
             for sub in cls.SCHEMA.subcons:
                 if not sub.name:
@@ -84,7 +96,7 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
                 )
                 rows.append((sub.name, raw.hex().upper(), str(shown)))
         except RemoteProtocolError as e:
-            rows.append(("payload", frame.payload.hex().upper(), f"rejected: {e.error_code.name}"))
+            rows.append(("payload", payload.hex().upper(), f"rejected: {e.error_code.name}"))
     return rows
 
 

@@ -3,7 +3,11 @@ cardholder, against the floor of raw pty round trips carrying the same bytes in 
 order; the durable journal's commits (one WAL fsync each, synchronous=FULL) per sale; and
 sale latency with wire-accurate pacing at 115200 baud against the wire-time bound.
 
-    python scripts/bench_driver.py [--sales 300]
+    python scripts/bench_driver.py [--sales 300] [--processes 20]
+
+The last figure is a point of sale that starts a process per command: ``possim sale`` and
+``possim info`` from new processes, back to back against one terminal process, and their ratio
+(each pays Python's start-up; a sale must not also wait out the previous host's session).
 
 Counting the real fsyncs of a sale (the difference between 110 and 10 sales, over 100):
 
@@ -118,9 +122,39 @@ def ms(values: list[float]) -> str:
     return f"{statistics.mean(values) * 1000:.3f} ms mean, {statistics.median(values) * 1000:.3f} ms median"
 
 
+def per_process(count: int) -> tuple[list[float], list[float]]:
+    """Seconds of ``possim info`` and of ``possim sale``, each from a new process, alternated
+    so that both see the same machine."""
+    import subprocess
+
+    from driver.testing import spawn_terminal
+
+    root = Path(__file__).resolve().parent.parent
+    terminal, port = spawn_terminal("--port", "pty", stderr=subprocess.DEVNULL)
+    times: dict[str, list[float]] = {"info": [], "sale": []}
+    commands = {"info": ["info"], "sale": ["sale", "--amount", "12.34"]}
+    try:
+        for i in range(count + 1):
+            for name in ("sale", "info") if i % 2 else ("info", "sale"):
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", "driver.cli", *commands[name], "--port", port],
+                    capture_output=True,
+                    cwd=root,
+                )
+                if i:  # the first round warms the file cache
+                    times[name].append(time.perf_counter() - started)
+                assert done.returncode == 0, done.stderr
+    finally:
+        terminal.kill()
+        terminal.wait()
+    return times["info"], times["sale"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sales", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=20, help="commands of each kind")
     parser.add_argument(
         "--durable-only",
         type=int,
@@ -181,6 +215,12 @@ def main() -> int:
         f"latency over the terminal-direction bound: "
         f"{(statistics.mean(paced) / bound_terminal - 1) * 100:+.1f} %"
     )
+
+    info, sale = per_process(args.processes)
+    print(f"\na new process per command, {args.processes} of each, back to back:")
+    print(f"possim info: {ms(info)}")
+    print(f"possim sale: {ms(sale)}")
+    print(f"sale / info: {statistics.mean(sale) / statistics.mean(info):.2f}x (mean)")
     return 0
 
 

@@ -39,6 +39,7 @@ reference = st.text(alnum, min_size=1, max_size=12)
 
 FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "client_transaction_id": txn_id,
+    "request_id": _u(16),
     "amount": st.integers(1, MAX_AMOUNT),
     "currency": currency,
     "original_reference": reference,

@@ -27,6 +27,7 @@ from driver import (
     TransactionStatus,
 )
 from driver.testing import simulated_terminal, terminal_process
+from protocols.codes import PROTOCOL_VERSION
 from protocols.errors import ErrorCode
 from protocols.messages import Prompt
 
@@ -38,7 +39,7 @@ def test_the_whole_api_over_a_pty() -> None:
         Terminal(port, on_prompt=lambda p: prompts.append(p.text)) as t,
     ):
         info = t.info()
-        assert (info.protocol_version, info.serial_number) == (1, "PSM00000001")
+        assert (info.protocol_version, info.serial_number) == (PROTOCOL_VERSION, "PSM00000001")
         sale = t.sale("12.34", "EUR")
         assert (sale.status, sale.response_code, sale.amount, sale.currency) == (
             TransactionStatus.APPROVED,
@@ -109,7 +110,7 @@ def test_socket_url_and_no_terminal() -> None:
     with terminal_process("--port", "listen://127.0.0.1:0") as port, Terminal(port) as t:
         assert port.startswith("socket://")
         sale = t.sale("3.00", "EUR")
-        assert sale.approved and t.info().protocol_version == 1
+        assert sale.approved and t.info().protocol_version == PROTOCOL_VERSION
         assert t.refund("1.00", "EUR", sale.reference).approved
         assert t.lookup(sale.client_transaction_id) == sale
         assert t.last().amount == 100
@@ -165,7 +166,7 @@ def test_timeout_then_cancel_returns_to_idle() -> None:
             t.sale("1.00", "EUR")
         assert busy.value.code is ErrorCode.BUSY
         assert t.cancel() is CancelOutcome.CANCELLED
-        assert t.info().protocol_version == 1
+        assert t.info().protocol_version == PROTOCOL_VERSION
 
 
 def test_a_dropped_line_mid_sale_is_recovered_by_lookup(tmp_path: Path) -> None:
@@ -205,7 +206,7 @@ def test_async_terminal_with_prompt_iterator_and_cancel() -> None:
             texts = [prompt.text async for prompt in terminal.prompts(until=sale)]
             outcome = await sale
             assert outcome.approved and "ENTER PIN" in texts
-            assert (await terminal.info()).protocol_version == 1
+            assert (await terminal.info()).protocol_version == PROTOCOL_VERSION
 
     with simulated_terminal() as port:
         asyncio.run(scenario(port))
@@ -282,7 +283,7 @@ def test_every_cli_command_with_json_field_by_field(tmp_path: Path) -> None:
             "format": 0,
         }
         info = json.loads(cli("info", "--port", port, "--json").stdout)
-        assert (info["protocol_version"], info["serial_number"]) == (1, "PSM00000001")
+        assert (info["protocol_version"], info["serial_number"]) == (PROTOCOL_VERSION, "PSM00000001")
         assert {"chip", "swipe", "pin_pad", "simulation_control"} <= set(info["capabilities"])
         cancel = cli("cancel", "--port", port)
         assert (cancel.returncode, cancel.stdout.strip()) == (0, "nothing_running")

@@ -20,6 +20,7 @@ from keys import EncryptedPinBlock, Pin
 from keys.errors import DukptExhaustedError
 from protocols.apdu import CommandApdu, Ins, ResponseApdu
 from protocols.codes import (
+    PROTOCOL_VERSION,
     CancelOutcome,
     EntryMode,
     PinBlockFormat,
@@ -30,8 +31,8 @@ from protocols.codes import (
 )
 from protocols.emvqr import parse_mpm
 from protocols.errors import ErrorCode, RemoteProtocolError
-from protocols.frame import Frame, encode_frame
-from protocols.link import Link, MessageRejected
+from protocols.exchanges import LinkPair
+from protocols.link import MessageRejected
 from protocols.messages import (
     CancelRequest,
     CancelResponse,
@@ -394,7 +395,7 @@ def test_bad_input_gets_its_code_and_the_terminal_stays_idle() -> None:
     error = only(terminal.drain(), Error)
     assert (error.code, error.field) == (ErrorCode.INVALID_AMOUNT, "amount")
     assert terminal.core.state is S.IDLE
-    assert only(terminal.send(InfoRequest()), InfoResponse).protocol_version == 1
+    assert only(terminal.send(InfoRequest()), InfoResponse).protocol_version == PROTOCOL_VERSION
 
 
 def test_pin_block_command_gives_the_x9_24_vectors() -> None:
@@ -419,12 +420,16 @@ def test_pin_block_command_gives_the_x9_24_vectors() -> None:
 def test_every_bad_input_on_the_wire_gets_its_code_and_idle(
     message_type: int, payload_hex: str, code: ErrorCode, field: str | None
 ) -> None:
-    terminal, link = Terminal(), Link()
-    link.receive_data(encode_frame(Frame(1, message_type, bytes.fromhex(payload_hex))), NOW)
+    terminal, pair = Terminal(), LinkPair()
+    pair.send("host", InfoRequest())
+    pair.run()  # a session: the handshake is done
+    link = pair.terminal
+    link.receive_data(pair.host.raw_frame(message_type, bytes.fromhex(payload_hex)), NOW)
     (event,) = [e for e in link.events() if isinstance(e, MessageRejected)]
-    terminal.core.reject(event.error)
+    assert event.request_id == 1  # read from the header even though the message is bad
+    terminal.core.reject(event.error, event.request_id)
     error = only(terminal.drain(), Error)
-    assert (error.code, error.field or None) == (code, field)
+    assert (error.code, error.field or None, error.request_id) == (code, field, 1)
     assert terminal.core.state is S.IDLE
     assert only(terminal.send(InfoRequest()), InfoResponse)
 

@@ -15,7 +15,6 @@ from miniclient import ROOT, MiniClient, start_terminal
 
 from protocols.codes import EntryMode, PinBlockFormat, PinEntry, TransactionStatus
 from protocols.errors import ErrorCode
-from protocols.frame import Frame, encode_frame
 from protocols.messages import (
     Error,
     InfoRequest,
@@ -73,23 +72,16 @@ def test_sale_and_pin_block_over_a_real_pty(terminal: MiniClient) -> None:
 def test_garbage_and_a_malformed_message_get_documented_codes(terminal: MiniClient) -> None:
     terminal.send_raw(b"\x02\x00\x99noise\xff" * 3)
     terminal.request(InfoRequest(), InfoResponse)  # the link resynchronised
-    bad = encode_frame(Frame(_take_seq(terminal), 0x21, bytes.fromhex("02 5431 00000000123a 0978")))
+    bad = terminal.link.raw_frame(0x21, bytes.fromhex("0007 02 5431 00000000123a 0978"))
     terminal.send_raw(bad)
     got = terminal.wait_for(Error)
     error = got[-1]
     assert isinstance(error, Error)
-    assert (error.code, error.field) == (ErrorCode.MALFORMED_MESSAGE, "amount")
-    unknown = encode_frame(Frame(_take_seq(terminal), 0x6E, b""))
+    assert (error.code, error.field, error.request_id) == (ErrorCode.MALFORMED_MESSAGE, "amount", 7)
+    unknown = terminal.link.raw_frame(0x6E, b"")
     terminal.send_raw(unknown)
     assert terminal.wait_for(Error)[-1].code is ErrorCode.UNKNOWN_MESSAGE_TYPE  # type: ignore[attr-defined]
     assert isinstance(terminal.request(InfoRequest(), InfoResponse)[-1], InfoResponse)
-
-
-def _take_seq(client: MiniClient) -> int:
-    """The next sequence number of the client's link, for a frame we build by hand."""
-    seq = client.link._next_seq
-    client.link._next_seq = (seq + 1) & 0xFF
-    return seq
 
 
 def test_tcp_listen_mode() -> None:

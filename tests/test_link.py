@@ -7,12 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.codes import MessageType
+from protocols.codes import MessageType, PromptId
 from protocols.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from protocols.exchanges import EXCHANGES, LinkPair, split_frames
 from protocols.frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from protocols.link import (
     DeliveryFailed,
+    MessageDropped,
+    PeerIncompatible,
+    SessionEnded,
+    StaleFrame,
     DuplicateFrame,
     Link,
     LinkSettings,
@@ -22,7 +26,7 @@ from protocols.link import (
     PeerReset,
     Retransmitted,
 )
-from protocols.messages import InfoRequest, LookupRequest, Message, SaleRequest
+from protocols.messages import InfoRequest, LookupRequest, Message, Prompt, SaleRequest
 
 
 def received(pair: LinkPair, side: str) -> list[Message]:
@@ -45,14 +49,14 @@ def test_a_message_is_delivered_once_and_acknowledged() -> None:
 
 def test_a_damaged_frame_is_nakked_and_sent_again_at_once() -> None:
     pair = EXCHANGES["nak"][1]()
-    assert received(pair, "terminal") == [SaleRequest("T0002", 500, "EUR")]
+    assert received(pair, "terminal") == [SaleRequest("T0002", 500, "EUR", request_id=7)]
     assert Retransmitted(1, 2, "nak") in pair.events["host"]
     assert pair.now == 0.0  # no timeout was needed
 
 
 def test_a_lost_ack_gives_a_duplicate_that_is_acked_not_delivered() -> None:
     pair = EXCHANGES["duplicate"][1]()
-    assert received(pair, "terminal") == [SaleRequest("T0003", 700, "EUR")]
+    assert received(pair, "terminal") == [SaleRequest("T0003", 700, "EUR", request_id=8)]
     assert DuplicateFrame(1) in pair.events["terminal"]
     assert Retransmitted(1, 2, "timeout") in pair.events["host"]
     assert any(isinstance(e, MessageDelivered) and e.seq == 1 for e in pair.events["host"])
@@ -97,16 +101,25 @@ def test_a_restarted_host_is_not_mistaken_for_a_duplicate() -> None:
     assert received(pair, "terminal") == [sale(1), sale(2)]
 
 
+def connected() -> LinkPair:
+    """Host and terminal links after the handshake, nothing in flight."""
+    pair = LinkPair()
+    pair.send("host", InfoRequest())
+    pair.run()
+    pair.events = {"host": [], "terminal": []}
+    return pair
+
+
 def test_an_intact_frame_with_a_bad_payload_is_acked_and_rejected() -> None:
-    terminal = Link()
-    terminal.receive_data(encode_frame(Frame(0, MessageType.LINK_RESET, b"SESS")), 0.0)
-    bad = encode_frame(Frame(1, MessageType.SALE_REQUEST, bytes.fromhex("02 5431 00")))
-    terminal.receive_data(bad, 0.0)
-    events = terminal.events()
+    pair = connected()
+    bad = pair.host.raw_frame(MessageType.SALE_REQUEST, bytes.fromhex("0009 02 5431 00"))
+    pair.terminal.receive_data(bad, 0.0)
+    events = pair.terminal.events()
     assert isinstance(events[-1], MessageRejected)
     assert events[-1].error.error_code is ErrorCode.MALFORMED_MESSAGE
-    acks = [f for f in FrameDecoder().feed(terminal.data_to_send(), 0.0) if isinstance(f, Frame)]
-    assert [(f.seq, f.type) for f in acks] == [(0, MessageType.ACK), (1, MessageType.ACK)]
+    assert events[-1].request_id == 9
+    acks = [f for f in FrameDecoder().feed(pair.terminal.data_to_send(), 0.0) if isinstance(f, Frame)]
+    assert [(f.seq, f.type, f.payload) for f in acks] == [(2, MessageType.ACK, pair.host._tag)]
 
 
 def test_the_queue_is_bounded() -> None:
@@ -128,11 +141,15 @@ def test_sequence_numbers_wrap_and_all_600_messages_arrive_in_order() -> None:
     assert received(pair, "terminal") == messages
 
 
-def test_stale_ack_for_another_seq_is_ignored() -> None:
-    host = Link()
+def test_stale_ack_for_another_seq_or_session_is_ignored() -> None:
+    host = Link(session=b"HOST")
     host.send(InfoRequest(), now=0.0)
-    host.receive_data(encode_frame(Frame(9, MessageType.ACK, b"")), 0.0)
+    host.receive_data(encode_frame(Frame(9, MessageType.ACK, b"HOST")), 0.0)  # another seq
     assert host.events() == [] and not host.idle
+    host.receive_data(encode_frame(Frame(0, MessageType.ACK, b"OLD!")), 0.0)  # another session
+    assert host.events() == [StaleFrame(0, MessageType.ACK)] and not host.idle
+    host.receive_data(encode_frame(Frame(0, MessageType.ACK, b"")), 0.0)  # no tag at all
+    assert isinstance(host.events()[0], FrameDiscarded) and not host.idle
 
 
 @given(st.binary(max_size=2000))
@@ -209,7 +226,7 @@ def test_every_exchange_fed_byte_by_byte_gives_the_same_events(name: str) -> Non
     pair = EXCHANGES[name][1]()
     for sender in ("host", "terminal"):
         wire = b"".join(f.wire for f in pair.log if f.sender == sender and f.note != "lost")
-        whole, split = Link(), Link()
+        whole, split = Link(session=b"Rcv1"), Link(session=b"Rcv1")
         whole.receive_data(wire, 0.0)
         for i in range(len(wire)):
             split.receive_data(wire[i : i + 1], 0.0)
@@ -219,19 +236,101 @@ def test_every_exchange_fed_byte_by_byte_gives_the_same_events(name: str) -> Non
 
 def test_a_stale_link_reset_does_not_let_a_frame_through_twice() -> None:
     # Found by tests/test_stateful.py: the reset retransmitted after its ACK was late, then the
-    # line duplicated the burst: RESET 0, INFO 1, RESET 0, INFO 1. Without the session id the
-    # second reset cleared the receiver's memory and INFO 1 was delivered twice.
-    reset = encode_frame(Frame(0, MessageType.LINK_RESET, b"SESS"))
-    info = encode_frame(Frame(1, MessageType.INFO_REQUEST, b""))
-    terminal = Link()
+    # line duplicated the burst: RESET 0, INFO 1, RESET 0, INFO 1. A reset of the session in
+    # force is a duplicate: resetting again would deliver INFO 1 twice.
+    pair = LinkPair()
+    pair.send("host", InfoRequest())
+    pair.run()
+    reset = encode_frame(Frame(0, MessageType.LINK_RESET, b"\x02HostTerm"))
+    info = pair.host.raw_frame(MessageType.INFO_REQUEST, bytes(2))
+    terminal = pair.terminal
+    terminal.events()
     terminal.receive_data((reset + info) * 2, 0.0)
-    received = [e for e in terminal.events() if isinstance(e, MessageReceived)]
-    assert received == [MessageReceived(InfoRequest(), 1)]
-    # a restarted peer has a new session id: its reset is honoured
-    terminal.receive_data(encode_frame(Frame(0, MessageType.LINK_RESET, b"NEW!")) + info, 0.0)
     assert [e for e in terminal.events() if isinstance(e, MessageReceived)] == [
-        MessageReceived(InfoRequest(), 1)
+        MessageReceived(InfoRequest(), 2)
     ]
-    # a reset without a session id is not a frame to act on
-    terminal.receive_data(encode_frame(Frame(2, MessageType.LINK_RESET, b"")), 0.0)
+    # a reset without a session id, or of protocol version 1, is not a frame to act on
+    terminal.receive_data(encode_frame(Frame(2, MessageType.LINK_RESET, b"\x02" + bytes(8))), 0.0)
     assert isinstance(terminal.events()[-1], FrameDiscarded)
+    terminal.receive_data(encode_frame(Frame(2, MessageType.LINK_RESET, b"NEW!")), 0.0)
+    assert terminal.events() == [PeerIncompatible(1)]
+
+
+def test_a_new_host_session_drops_what_was_queued_for_the_old_one() -> None:
+    pair = connected()
+    answers = [LookupRequest(f"A{i}") for i in range(3)]
+    for message in answers:
+        pair.send("terminal", message)
+    pair._carry("terminal", "host")  # the first answer goes out; the host dies before its ACK
+    pair.host = Link(session=b"New!")  # a new checkout process
+    pair.events["host"] = []
+    pair.send("host", InfoRequest(request_id=5))
+    pair.run()
+    ended = [e for e in pair.events["terminal"] if isinstance(e, SessionEnded)]
+    assert ended == [SessionEnded(tuple(answers))]
+    assert pair.terminal.counters.messages_dropped == 3
+    assert received(pair, "terminal")[-1] == InfoRequest(request_id=5)
+    assert received(pair, "host") == []  # nothing of the old session reached the new host
+
+
+def test_frames_of_an_old_session_are_dropped_in_both_directions() -> None:
+    pair = connected()
+    old_host = pair.host
+    pair.send("terminal", LookupRequest("OLD"))
+    to_old_host = pair.terminal.data_to_send()  # the terminal's frame to the old host, in flight
+    stale_request = old_host.raw_frame(MessageType.INFO_REQUEST, bytes(2))  # the old host's
+    pair.host = Link(session=b"New!")
+    pair.send("host", InfoRequest(request_id=1))
+    pair.run()
+    pair.events = {"host": [], "terminal": []}
+    pair.host.receive_data(to_old_host, 0.0)  # late bytes of the old session, both ways
+    pair.terminal.receive_data(stale_request, 0.0)
+    pair._collect()
+    assert received(pair, "host") == [] and received(pair, "terminal") == []
+    assert [type(e) for e in pair.events["host"]] == [StaleFrame]
+    assert [type(e) for e in pair.events["terminal"]] == [StaleFrame]
+    assert pair.host.data_to_send() == b"" and pair.terminal.data_to_send() == b""  # no ACKs
+
+
+def test_both_sides_starting_at_once_agree_on_one_session() -> None:
+    pair = LinkPair()
+    pair.send("host", InfoRequest(request_id=1))
+    pair.send("terminal", LookupRequest("X", request_id=2))
+    pair.run()
+    assert received(pair, "terminal") == [InfoRequest(request_id=1)]
+    assert received(pair, "host") == [LookupRequest("X", request_id=2)]
+    assert pair.host.ready and pair.terminal.ready
+
+
+def test_a_restarted_terminal_tells_a_host_still_in_the_old_session() -> None:
+    pair = connected()
+    pair.terminal = Link(session=b"Boot")  # the terminal restarted; the host does not know
+    request = InfoRequest(request_id=3)
+    pair.send("host", request)
+    pair.run()
+    assert SessionEnded((request,)) in pair.events["host"]  # the driver learns at once
+    assert pair.host.ready and pair.terminal.ready  # and a new session is in force
+
+
+def test_a_full_queue_drops_its_oldest_prompt_then_refuses() -> None:
+    terminal = Link(LinkSettings(max_queued=3))
+    prompt = Prompt(PromptId.INSERT_CARD, "en", "INSERT CARD")
+    terminal.send(prompt, 0.0)
+    terminal.send(LookupRequest("A"), 0.0)
+    terminal.send(LookupRequest("B"), 0.0)
+    terminal.send(LookupRequest("C"), 0.0)  # the prompt makes room
+    assert terminal.events() == [MessageDropped(prompt, "queue full")]
+    with pytest.raises(LocalProtocolError) as info:
+        terminal.send(LookupRequest("D"), 0.0)
+    assert info.value.error_code is ErrorCode.QUEUE_FULL
+    assert terminal.counters.messages_dropped == 1
+
+
+def test_a_host_that_waits_for_a_reset_that_never_comes_gives_the_request_up() -> None:
+    host = Link(LinkSettings(ack_timeout=0.5, max_retries=1), session=b"HOST")
+    host.send(InfoRequest(), 0.0)
+    host.data_to_send()
+    host.receive_data(encode_frame(Frame(0, MessageType.ACK, b"HOST")), 0.1)  # no reset after it
+    assert host.next_deadline() == pytest.approx(1.1)
+    host.tick(1.1)
+    assert DeliveryFailed(-1, InfoRequest(), 0) in host.events()

@@ -61,20 +61,20 @@ from protocols.messages import (
 
 # Payloads written out by hand from the field tables of docs/protocol.md.
 GOLDEN: list[tuple[Message, str]] = [
-    (InfoRequest(), ""),
-    (SaleRequest("T1", 1234, "EUR"), "02 5431 000000001234 0978"),
-    (RefundRequest("R1", 500, "JPY", "ABC123"), "02 5231 000000000500 0392 06 414243313233"),
+    (InfoRequest(), "0000"),
+    (SaleRequest("T1", 1234, "EUR", request_id=0x0102), "0102 02 5431 000000001234 0978"),
+    (RefundRequest("R1", 500, "JPY", "ABC123"), "0000 02 5231 000000000500 0392 06 414243313233"),
     (
         PinBlockRequest("4012345678909", PinBlockFormat.ISO_4),
-        "0d 34303132333435363738393039 04",
+        "0000 0d 34303132333435363738393039 04",
     ),
-    (CancelRequest(), ""),
-    (LastResultRequest(), ""),
-    (LookupRequest("T1"), "02 5431"),
-    (SettlementRequest(), ""),
+    (CancelRequest(), "0000"),
+    (LastResultRequest(), "0000"),
+    (LookupRequest("T1"), "0000 02 5431"),
+    (SettlementRequest(), "0000"),
     (
         InfoResponse(1, "0.1.0", "SN1", Capability.CHIP | Capability.PIN_PAD),
-        "01 05 302e312e30 03 534e31 0011",
+        "0000 01 05 302e312e30 03 534e31 0011",
     ),
     (
         TransactionResult(
@@ -91,34 +91,34 @@ GOLDEN: list[tuple[Message, str]] = [
             original_reference="",
             time=1_764_000_000,
         ),
-        "02 5431 01 01 3531 00 0c 303030303030303030303031 000000001251 0414"
+        "0000 02 5431 01 01 3531 00 0c 303030303030303030303031 000000001251 0414"
         " 10 3437363137332a2a2a2a2a2a30303130 02 00 69248100",
     ),
-    (Receipt("T1", ReceiptCopy.MERCHANT, ("A", "价")), "02 5431 02 02 01 41 03 e4bbb7"),
+    (Receipt("T1", ReceiptCopy.MERCHANT, ("A", "价")), "0000 02 5431 02 02 01 41 03 e4bbb7"),
     (
         PinBlockResponse(
             PinBlockFormat.ISO_0,
             bytes.fromhex("1B9C1845EB993A7A"),
             bytes.fromhex("FFFF9876543210E00001"),
         ),
-        "00 08 1b9c1845eb993a7a 0a ffff9876543210e00001",
+        "0000 00 08 1b9c1845eb993a7a 0a ffff9876543210e00001",
     ),
-    (CancelResponse(CancelOutcome.TOO_LATE), "01"),
+    (CancelResponse(CancelOutcome.TOO_LATE, request_id=0xFFFF), "ffff 01"),
     (
         SettlementResponse(7, (CurrencyTotals("EUR", 2, 2468, 1, 1234),)),
-        "00000007 01 0978 00000002 00000000000009a4 00000001 00000000000004d2",
+        "0000 00000007 01 0978 00000002 00000000000009a4 00000001 00000000000004d2",
     ),
     (
         Prompt(PromptId.ENTER_PIN, "zh", "请输入密码"),
-        "09 7a68 0f e8afb7e8be93e585a5e5af86e7a081",
+        "0000 09 7a68 0f e8afb7e8be93e585a5e5af86e7a081",
     ),
-    (Error(ErrorCode.INVALID_AMOUNT, "amount", "x"), "0101 06 616d6f756e74 01 78"),
-    (SimPresentCard("default", EntryMode.TAP), "07 64656661756c74 03"),
-    (SimEnterPin(PinEntry.WRONG), "01"),
-    (SimPressCancel(), ""),
-    (SimRemoveCard(), ""),
-    (SimPowerCycle(), ""),
-    (SimAccepted(), ""),
+    (Error(ErrorCode.INVALID_AMOUNT, "amount", "x", request_id=0x0102), "0102 0101 06 616d6f756e74 01 78"),
+    (SimPresentCard("default", EntryMode.TAP), "0000 07 64656661756c74 03"),
+    (SimEnterPin(PinEntry.WRONG), "0000 01"),
+    (SimPressCancel(), "0000"),
+    (SimRemoveCard(), "0000"),
+    (SimPowerCycle(), "0000"),
+    (SimAccepted(), "0000"),
 ]
 
 
@@ -160,52 +160,52 @@ def test_trailing_bytes_are_malformed(message: Message, extra: bytes) -> None:
     assert info.value.error_code is ErrorCode.MALFORMED_MESSAGE
 
 
-SALE = "02 5431 000000001234 0978"
+SALE = "0000 02 5431 000000001234 0978"
 
 BAD_PAYLOADS = [
     # (type, payload hex, expected code, expected field)
-    (MessageType.SALE_REQUEST, "02 5431 00000000123a 0978", ErrorCode.MALFORMED_MESSAGE, "amount"),
-    (MessageType.SALE_REQUEST, "02 5431 000000000000 0978", ErrorCode.INVALID_AMOUNT, "amount"),
-    (MessageType.SALE_REQUEST, "02 5431 000000001234 0999", ErrorCode.INVALID_CURRENCY, "currency"),
-    (MessageType.SALE_REQUEST, "02 5431 000000001234 09", ErrorCode.MALFORMED_MESSAGE, None),
+    (MessageType.SALE_REQUEST, "0001 02 5431 00000000123a 0978", ErrorCode.MALFORMED_MESSAGE, "amount"),
+    (MessageType.SALE_REQUEST, "0001 02 5431 000000000000 0978", ErrorCode.INVALID_AMOUNT, "amount"),
+    (MessageType.SALE_REQUEST, "0001 02 5431 000000001234 0999", ErrorCode.INVALID_CURRENCY, "currency"),
+    (MessageType.SALE_REQUEST, "0001 02 5431 000000001234 09", ErrorCode.MALFORMED_MESSAGE, None),
     (
         MessageType.SALE_REQUEST,
-        "00 000000001234 0978",
+        "0001 00 000000001234 0978",
         ErrorCode.INVALID_TRANSACTION_ID,
         "client_transaction_id",
     ),
-    (MessageType.SALE_REQUEST, "02 54ff 000000001234 0978", ErrorCode.MALFORMED_MESSAGE, None),
+    (MessageType.SALE_REQUEST, "0001 02 54ff 000000001234 0978", ErrorCode.MALFORMED_MESSAGE, None),
     (
         MessageType.SALE_REQUEST,
-        "02 5420 000000001234 0978",
+        "0001 02 5420 000000001234 0978",
         ErrorCode.INVALID_TRANSACTION_ID,
         "client_transaction_id",
     ),
     (
         MessageType.REFUND_REQUEST,
-        "02 5231 000000000500 0392 06 4142432d3132",
+        "0001 02 5231 000000000500 0392 06 4142432d3132",
         ErrorCode.INVALID_REFERENCE,
         "original_reference",
     ),
     (
         MessageType.PIN_BLOCK_REQUEST,
-        "0d 34303132333435363738393038 00",
+        "0001 0d 34303132333435363738393038 00",
         ErrorCode.INVALID_PAN,
         "pan",
     ),
-    (MessageType.PIN_BLOCK_REQUEST, "0b 3430313233343536373839 00", ErrorCode.INVALID_PAN, "pan"),
+    (MessageType.PIN_BLOCK_REQUEST, "0001 0b 3430313233343536373839 00", ErrorCode.INVALID_PAN, "pan"),
     (
         MessageType.PIN_BLOCK_REQUEST,
-        "0d 34303132333435363738393039 01",
+        "0001 0d 34303132333435363738393039 01",
         ErrorCode.INVALID_PIN_BLOCK_FORMAT,
         "format",
     ),
-    (MessageType.SIM_PRESENT_CARD, "07 64656661756c74 00", ErrorCode.INVALID_FIELD, "entry_mode"),
-    (MessageType.SIM_PRESENT_CARD, "07 64656661756c74 09", ErrorCode.INVALID_FIELD, "entry_mode"),
-    (MessageType.SIM_ENTER_PIN, "07", ErrorCode.INVALID_FIELD, "entry"),
-    (MessageType.PROMPT, "09 7a68 02 c328", ErrorCode.MALFORMED_MESSAGE, None),
-    (MessageType.INFO_REQUEST, "00", ErrorCode.MALFORMED_MESSAGE, None),
-    (0x99, "", ErrorCode.UNKNOWN_MESSAGE_TYPE, None),
+    (MessageType.SIM_PRESENT_CARD, "0001 07 64656661756c74 00", ErrorCode.INVALID_FIELD, "entry_mode"),
+    (MessageType.SIM_PRESENT_CARD, "0001 07 64656661756c74 09", ErrorCode.INVALID_FIELD, "entry_mode"),
+    (MessageType.SIM_ENTER_PIN, "0001 07", ErrorCode.INVALID_FIELD, "entry"),
+    (MessageType.PROMPT, "0001 09 7a68 02 c328", ErrorCode.MALFORMED_MESSAGE, None),
+    (MessageType.INFO_REQUEST, "0001 00", ErrorCode.MALFORMED_MESSAGE, None),
+    (0x99, "0001 ", ErrorCode.UNKNOWN_MESSAGE_TYPE, None),
 ]
 
 
@@ -242,7 +242,7 @@ def test_a_receipt_too_long_for_a_frame_is_a_local_error() -> None:
 
 
 def test_an_unknown_error_code_from_a_newer_peer_is_kept_as_a_number() -> None:
-    assert decode_payload(MessageType.ERROR, bytes.fromhex("0999 00 00")) == Error(0x0999, "", "")
+    assert decode_payload(MessageType.ERROR, bytes.fromhex("0000 0999 00 00")) == Error(0x0999, "", "")
 
 
 def test_errors_pickle_with_their_code_and_field() -> None:
