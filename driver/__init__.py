@@ -17,6 +17,7 @@ from protocols.codes import CancelOutcome, EntryMode, PinEntry, TransactionStatu
 from .aio import AsyncTerminal
 from .errors import (
     InputRejected,
+    InvalidAmount,
     LineLost,
     OutcomeUnknown,
     ProtocolViolation,
@@ -35,6 +36,7 @@ __all__ = [
     "CancelOutcome",
     "EntryMode",
     "InputRejected",
+    "InvalidAmount",
     "LineLost",
     "OutcomeUnknown",
     "PinBlockResult",

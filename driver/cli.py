@@ -1,10 +1,9 @@
 """The ``possim`` command line of design.md.
 
-Exit status: 0 when a payment command ran to an outcome (approved or declined) or another
-command succeeded; 1 when the transaction was cancelled or failed; 2 when the input was
-rejected (by the driver or with the terminal's code); 3 when there is no terminal, the line
-failed or it timed out; 4 on a protocol error. Anything but 0 prints one line on stderr.
-Prompts go to stderr while a command runs; results to stdout (``--json`` for machines).
+Exit status (:data:`EXIT_STATUSES`, also in ``possim --help``): 0 when a payment command ran
+to an outcome (approved or declined) or another command succeeded; anything else prints one
+line on stderr that says what to do. Prompts go to stderr while a command runs; results to
+stdout (``--json`` for machines).
 
 >>> main(["--version"])
 possim 0.1.0
@@ -15,23 +14,45 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from firmware_sim.cli import StartFailure, add_terminal_arguments, print_cards, run_terminal
 from protocols.codes import TransactionStatus
+from protocols.errors import ErrorCode
 from protocols.link import LinkSettings
 from protocols.messages import Prompt
 
-from .errors import InputRejected, LineLost, ProtocolViolation, TerminalError, TerminalTimeout
+from .errors import (
+    InputRejected,
+    LineLost,
+    PortBusy,
+    PortNotFound,
+    ProtocolViolation,
+    TerminalError,
+    TerminalTimeout,
+)
 from .results import TransactionOutcome
-from .terminal import Terminal
+from .terminal import Terminal, to_minor_units
 
-__all__ = ["main", "VERSION", "EXIT_CODES"]
+__all__ = ["main", "VERSION", "EXIT_CODES", "EXIT_STATUSES"]
 
 VERSION = "0.1.0"
-EXIT_CODES = {"ok": 0, "not_completed": 1, "rejected": 2, "no_terminal": 3, "protocol": 4}
+# kind: (status, what it means); the help's epilog is made from this table
+EXIT_STATUSES = {
+    "ok": (0, "the command ran to an outcome (approved or declined) or succeeded"),
+    "not_completed": (1, "the transaction was cancelled or failed"),
+    "rejected": (2, "rejected input: usage, amount, card, reference, or the terminal's refusal"),
+    "no_terminal": (3, "no terminal answered: nothing there, the line was lost, or a timeout"),
+    "protocol": (4, "the terminal broke the protocol, or speaks another version"),
+    "port_not_found": (5, "no such port"),
+    "port_busy": (6, "the port is busy: another program has it"),
+    "journal": (7, "the terminal's journal cannot be written"),
+}
+EXIT_CODES = {kind: status for kind, (status, _) in EXIT_STATUSES.items()}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,9 +64,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from firmware_sim.cli import add_terminal_arguments
-
-    parser = _Parser(prog="possim", description="A payment-terminal simulator and its host driver.")
+    epilog = "exit status:\n" + "\n".join(
+        f"  {status}  {meaning}" for status, meaning in EXIT_STATUSES.values()
+    )
+    parser = _Parser(
+        prog="possim",
+        description="A payment-terminal simulator and its host driver.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -142,15 +169,28 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
             return action(terminal)
     except InputRejected as e:
         name = getattr(e.code, "name", str(e.code))
-        return _fail("rejected", f"rejected ({name}): {e}")
+        return _fail("rejected", f"rejected ({name}): {e}{_ADVICE.get(e.code, '')}")
     except TerminalTimeout as e:
-        return _fail("no_terminal", f"timeout: {e}")
+        return _fail("no_terminal", f"timeout: {e}; is the terminal running on {args.port}?")
+    except PortNotFound as e:
+        return _fail("port_not_found", str(e))
+    except PortBusy as e:
+        return _fail("port_busy", str(e))
     except LineLost as e:
         return _fail("no_terminal", f"no terminal: {e}")
     except ProtocolViolation as e:
         return _fail("protocol", f"protocol error: {e}")
     except TerminalError as e:  # pragma: no cover - every subclass is handled above
         return _fail("protocol", str(e))
+
+
+_ADVICE: dict[object, str] = {
+    ErrorCode.ORIGINAL_NOT_FOUND: "; check the reference with possim last or possim lookup",
+    ErrorCode.UNKNOWN_TRANSACTION: "; the terminal never took a payment with that id",
+    ErrorCode.BUSY: "; wait for the running command, or possim cancel it",
+    ErrorCode.UNKNOWN_CARD: "; see possim cards",
+    ErrorCode.REFUND_EXCEEDS_SALE: "",
+}
 
 
 def _json_or_text(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
@@ -174,8 +214,22 @@ def _print_trace(files: list[str], fields: bool) -> int:
     return 0
 
 
+def _checked_input(args: argparse.Namespace) -> int | None:
+    """Check what can be checked before the port is opened; the exit status if it fails."""
+    try:
+        if getattr(args, "amount", None) is not None:
+            to_minor_units(args.amount, args.currency)
+    except InputRejected as e:
+        name = getattr(e.code, "name", str(e.code))
+        return _fail("rejected", f"rejected ({name}): {e}")
+    return None
+
+
 def _client_command(args: argparse.Namespace) -> int:
     command = args.command
+    refused = _checked_input(args)
+    if refused is not None:
+        return refused
     if command == "sale":
         return _with_terminal(
             args,
@@ -254,6 +308,17 @@ def _client_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (possim cards | head): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CODES["ok"]
+    except StartFailure as e:
+        return _fail(e.kind, str(e))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if args.version:
@@ -265,16 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         return _fail("rejected", f"unknown arguments: {' '.join(rest)}")
     if args.command == "terminal":
-        from firmware_sim.cli import run_terminal
-
         return run_terminal(args)
     if args.command == "card":
         from firmware_sim.cli import serve_card
 
         return serve_card(args.card, args.vpcd)
     if args.command == "cards":
-        from firmware_sim.cli import print_cards
-
         return print_cards()
     if args.command == "trace":
         return _print_trace(args.files, args.fields)

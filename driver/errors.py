@@ -12,7 +12,10 @@ from protocols.errors import ErrorCode
 __all__ = [
     "TerminalError",
     "InputRejected",
+    "InvalidAmount",
     "LineLost",
+    "PortNotFound",
+    "PortBusy",
     "OutcomeUnknown",
     "TerminalTimeout",
     "ProtocolViolation",
@@ -37,8 +40,21 @@ class InputRejected(TerminalError):
         return (type(self), (self.code, self.field, self.text))
 
 
+class InvalidAmount(InputRejected, ValueError):
+    """An amount that breaks the amount rule (plain digits, at most the currency's decimals,
+    more than zero, at most 12 digits in minor units). Raised before anything is sent."""
+
+
 class LineLost(TerminalError):
     """The line to the terminal failed (no ACK after the retries, or the port closed)."""
+
+
+class PortNotFound(LineLost):
+    """The port does not exist (no such device, nothing listening at that address)."""
+
+
+class PortBusy(LineLost):
+    """Another program has the port (a serial port is opened by one program at a time)."""
 
 
 class OutcomeUnknown(LineLost):

@@ -12,6 +12,7 @@ line and their answers come back to them.
 
 from __future__ import annotations
 
+import errno
 import queue
 import secrets
 import threading
@@ -24,7 +25,7 @@ from decimal import Decimal
 import serial
 
 from protocols.codes import PROTOCOL_VERSION, CancelOutcome, EntryMode, PinBlockFormat, PinEntry
-from protocols.currency import parse_amount
+from protocols.currency import MAX_MINOR_UNITS, by_alpha, parse_amount
 from protocols.errors import ErrorCode, FieldError, LocalProtocolError
 from protocols.link import (
     DeliveryFailed,
@@ -65,14 +66,17 @@ from protocols.trace import TraceRecord, record_line
 
 from .errors import (
     InputRejected,
+    InvalidAmount,
     LineLost,
     OutcomeUnknown,
+    PortBusy,
+    PortNotFound,
     ProtocolViolation,
     TerminalTimeout,
 )
 from .results import PinBlockResult, Settlement, TerminalInfo, TransactionOutcome
 
-__all__ = ["Terminal", "Amount", "PromptHandler"]
+__all__ = ["Terminal", "Amount", "PromptHandler", "to_minor_units"]
 
 Amount = int | str | Decimal  # int: minor units; str or Decimal: major units ("12.34")
 PromptHandler = Callable[[Prompt], None]
@@ -96,15 +100,24 @@ def _rejected(error: FieldError | LocalProtocolError) -> InputRejected:
     return InputRejected(error.error_code, error.field or "", str(error))
 
 
-def _minor_units(amount: Amount, currency: str) -> int:
-    if isinstance(amount, bool):
-        raise InputRejected(ErrorCode.INVALID_AMOUNT, "amount", "not a number")
-    if isinstance(amount, int):
-        return amount
+def to_minor_units(amount: Amount, currency: str, field: str = "amount") -> int:
+    """The amount in minor units, by the amount rule; InvalidAmount (a ValueError) if not."""
     try:
-        return parse_amount(str(amount), currency)
+        by_alpha(currency)
     except FieldError as e:
         raise _rejected(e) from None
+    try:
+        if isinstance(amount, bool) or not isinstance(amount, (int, str, Decimal)):
+            raise FieldError(field, ErrorCode.INVALID_AMOUNT, f"{amount!r} is not an amount")
+        if isinstance(amount, int):
+            if not 0 < amount <= MAX_MINOR_UNITS:
+                raise FieldError(
+                    field, ErrorCode.INVALID_AMOUNT, "minor units: more than zero, at most 12 digits"
+                )
+            return amount
+        return parse_amount(str(amount), currency, field)
+    except FieldError as e:
+        raise InvalidAmount(e.error_code, e.field, e.reason) from None
 
 
 class Terminal:
@@ -150,13 +163,26 @@ class Terminal:
 
     def _open(self) -> serial.SerialBase:
         assert self._url is not None
+        # a device path is opened exclusively (flock), as a serial port belongs to one program
+        options = {} if "://" in self._url else {"exclusive": True}
         try:
-            port = serial.serial_for_url(self._url, baudrate=self._baud, timeout=0)
+            port = serial.serial_for_url(self._url, baudrate=self._baud, timeout=0, **options)
             # what waits in the buffers belongs to whoever had the line before us
             port.reset_input_buffer()
             return port
         except (serial.SerialException, OSError, ValueError) as e:
-            raise LineLost(f"cannot open {self._url}: {e}") from None
+            number = getattr(e, "errno", None)
+            if number in (errno.EAGAIN, errno.EBUSY, errno.EACCES):
+                raise PortBusy(
+                    f"the port {self._url} is busy or not yours: close the program that has it"
+                ) from None
+            if number in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EISDIR):
+                raise PortNotFound(
+                    f"no port {self._url}: give the port `possim terminal` printed"
+                ) from None
+            raise LineLost(
+                f"no terminal at {self._url} ({e}): is `possim terminal` running there?"
+            ) from None
 
     def __repr__(self) -> str:
         return f"Terminal({self._url or self._serial!r})"
@@ -348,7 +374,7 @@ class Terminal:
         """Take a payment. A decline is an outcome; errors are exceptions."""
         txn_id = client_transaction_id or uuid.uuid4().hex
         try:
-            request = SaleRequest(txn_id, _minor_units(amount, currency), currency)
+            request = SaleRequest(txn_id, to_minor_units(amount, currency), currency)
         except FieldError as e:
             raise _rejected(e) from None
         return self._payment(request, on_prompt, timeout)
@@ -366,7 +392,7 @@ class Terminal:
         """Refund (part of) the approved sale with this reference."""
         txn_id = client_transaction_id or uuid.uuid4().hex
         try:
-            request = RefundRequest(txn_id, _minor_units(amount, currency), currency, reference)
+            request = RefundRequest(txn_id, to_minor_units(amount, currency), currency, reference)
         except FieldError as e:
             raise _rejected(e) from None
         return self._payment(request, on_prompt, timeout)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import sqlite3
 import sys
 import threading
 
@@ -11,9 +13,10 @@ from protocols.codes import EntryMode
 from protocols.errors import FieldError
 
 from .cards import CATALOGUE
+from .layout import table
 from .runner import TerminalConfig, TerminalRunner
 
-__all__ = ["add_terminal_arguments", "run_terminal", "print_cards"]
+__all__ = ["add_terminal_arguments", "run_terminal", "print_cards", "serve_card", "StartFailure"]
 
 MANUAL_HELP = (
     "commands: card NAME [chip|swipe|tap|qr] | pay (the wallet pays the QR code) | pin DIGITS"
@@ -88,9 +91,42 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class StartFailure(Exception):
+    """``possim terminal`` (or ``possim card``) cannot start. ``kind`` names the exit status
+    the possim command gives (see ``possim --help``); the text says what to do."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
 def _fail(text: str) -> int:
-    print(f"possim: {text}", file=sys.stderr)
-    return 2
+    raise StartFailure("rejected", text)
+
+
+def _start_failure(args: argparse.Namespace, error: Exception) -> StartFailure:
+    """What went wrong starting the runner, as the user can act on it."""
+    number = getattr(error, "errno", None)
+    reason = getattr(error, "strerror", None) or error
+    if isinstance(error, sqlite3.Error):
+        return StartFailure(
+            "journal",
+            f"cannot write the journal {args.journal} ({error}): give --journal a file in a "
+            "directory you can write",
+        )
+    if number in (errno.EBUSY, errno.EAGAIN, errno.EADDRINUSE, errno.EACCES):
+        return StartFailure(
+            "port_busy",
+            f"the port {args.port} is busy or not yours ({reason}): close "
+            "the program that has it, or choose another port",
+        )
+    if number in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EISDIR, errno.EADDRNOTAVAIL):
+        return StartFailure(
+            "port_not_found",
+            f"no port {args.port} ({reason}): give --port pty, "
+            "listen://HOST:PORT or an existing serial device",
+        )
+    return StartFailure("port_not_found", f"cannot open the port {args.port}: {error}")
 
 
 def run_terminal(args: argparse.Namespace) -> int:
@@ -124,8 +160,13 @@ def run_terminal(args: argparse.Namespace) -> int:
     )
     try:
         runner = TerminalRunner(config)
-    except Exception as e:  # noqa: BLE001 - one line on stderr, as the CLI contract says
-        return _fail(f"cannot start the terminal: {e}")
+    except (OSError, sqlite3.Error, ValueError) as e:  # serial's errors are OSErrors
+        raise _start_failure(args, e) from None
+    except Exception as e:  # noqa: BLE001 - a reader or key store that will not start
+        text = f"cannot start the terminal: {e}"
+        if args.reader.startswith("pcsc"):
+            text += "; is pcscd running? (or use --reader virtual)"
+        raise StartFailure("rejected", text) from None
     print(runner.port.name, flush=True)
     if args.cardholder == "manual":
         threading.Thread(target=_keyboard, args=(runner,), daemon=True).start()
@@ -202,9 +243,9 @@ def serve_card(card: str, vpcd: str) -> int:
 
 
 def print_cards() -> int:
-    print(f"{'card':<16}{'PAN':<21}{'PIN':<6}{'expiry':<8}description")
-    for card in CATALOGUE.values():
-        print(f"{card.name:<16}{card.pan:<21}{card.pin:<6}{card.expiry:<8}{card.description}")
+    rows = [[c.name, c.pan, c.pin, c.expiry, c.description] for c in CATALOGUE.values()]
+    for line in table(["card", "PAN", "PIN", "expiry", "description"], rows):
+        print(line)
     print(
         "\nAmounts ending in 51 decline 51 (insufficient funds), 05 decline 05 (do not honour),"
         " 91 decline 91 (issuer unavailable); any other is approved with a six-digit code."

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocols.codes import EntryMode, TransactionKind, TransactionStatus
+from protocols.currency import format_money
 from protocols.errors import ErrorCode
 from protocols.messages import CurrencyTotals
 
@@ -204,7 +205,9 @@ class Journal:
         if refunded + amount > sale.amount:
             raise JournalRuleError(
                 ErrorCode.REFUND_EXCEEDS_SALE,
-                f"{refunded} of {sale.amount} already refunded",
+                f"{format_money(refunded, currency)} of {format_money(sale.amount, currency)}"
+                f" already refunded; at most {format_money(sale.amount - refunded, currency)}"
+                " more can be",
                 "amount",
             )
 

@@ -24,6 +24,7 @@ import serial
 
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
+from protocols.currency import format_money
 from protocols.frame import Frame, FrameDecoder
 from protocols.errors import ErrorCode, LocalProtocolError
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
@@ -228,7 +229,8 @@ class TracingAuthorizer:
             "out",
             "",
             response=f"{response.response_code} {response.auth_code}".strip(),
-            note=f"{request.kind.name} {request.currency} {request.amount} ref {request.reference}",
+            note=f"{request.kind.name} {format_money(request.amount, request.currency)}"
+            f" ref {request.reference}",
         )
         return response
 

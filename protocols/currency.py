@@ -14,12 +14,21 @@ Currency(alpha='KWD', numeric=414, exponent=3)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from .errors import ErrorCode, FieldError
 
-__all__ = ["Currency", "CURRENCIES", "by_alpha", "by_numeric", "format_amount", "parse_amount"]
+__all__ = [
+    "Currency",
+    "CURRENCIES",
+    "by_alpha",
+    "by_numeric",
+    "format_amount",
+    "parse_amount",
+    "format_money",
+    "MAX_MINOR_UNITS",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,15 @@ def by_numeric(numeric: int, field: str = "currency") -> Currency:
         ) from None
 
 
+def format_money(minor_units: int, currency: str) -> str:
+    """An amount as a person reads it: the currency and the decimal amount.
+
+    >>> format_money(2000, "EUR"), format_money(500, "JPY")
+    ('EUR 20.00', 'JPY 500')
+    """
+    return f"{currency} {format_amount(minor_units, currency)}"
+
+
 def format_amount(minor_units: int, currency: str) -> str:
     """Minor units as a decimal string with the currency's exponent."""
     exponent = by_alpha(currency).exponent
@@ -94,18 +112,46 @@ def format_amount(minor_units: int, currency: str) -> str:
     return f"{sign}{digits[:-exponent]}.{digits[-exponent:]}"
 
 
+MAX_MINOR_UNITS = 999_999_999_999  # n12: what EMV tag 9F02 and ISO 8583 field 4 carry
+
+
 def parse_amount(text: str, currency: str, field: str = "amount") -> int:
-    """A decimal string ("12.34") as minor units; more decimals than the exponent is an error."""
+    """A plain decimal ("12.34") as minor units. The rule: ASCII digits, then at most the
+    currency's exponent of decimals after a point (JPY none); no sign, exponent, spaces or
+    thousands separators; greater than zero; at most 12 digits in minor units. Anything else
+    is a :class:`FieldError` (a ``ValueError``) that names the rule.
+
+    >>> parse_amount("1000", "JPY"), parse_amount("0.5", "EUR"), parse_amount("1.234", "KWD")
+    (1000, 50, 1234)
+    >>> parse_amount("1e9", "EUR")
+    Traceback (most recent call last):
+    ...
+    protocols.errors.FieldError: amount: '1e9' is not a plain EUR amount: digits with at most 2 decimals, like 12.34 (no sign, exponent or separators)
+    """
     exponent = by_alpha(currency).exponent
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise FieldError(field, ErrorCode.INVALID_AMOUNT, f"not a number: {text!r}") from None
-    if not value.is_finite():
-        raise FieldError(field, ErrorCode.INVALID_AMOUNT, f"not a number: {text!r}")
-    scaled = value.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
+    pattern = _PLAIN[exponent]
+    if not isinstance(text, str) or pattern.fullmatch(text) is None:
+        example = "1234" if exponent == 0 else "12." + "3456789"[: exponent]
+        decimals = "no decimals" if exponent == 0 else f"at most {exponent} decimals"
         raise FieldError(
-            field, ErrorCode.INVALID_AMOUNT, f"{currency} has {exponent} decimals: {text!r}"
+            field,
+            ErrorCode.INVALID_AMOUNT,
+            f"{text!r} is not a plain {currency} amount: digits with {decimals}, like "
+            f"{example} (no sign, exponent or separators)",
         )
-    return int(scaled)
+    whole, _, fraction = text.partition(".")
+    minor = int(whole + fraction.ljust(exponent, "0"))
+    if not 0 < minor <= MAX_MINOR_UNITS:
+        largest = format_amount(MAX_MINOR_UNITS, currency)
+        raise FieldError(
+            field,
+            ErrorCode.INVALID_AMOUNT,
+            f"{text!r} is out of range: more than zero and at most {currency} {largest}",
+        )
+    return minor
+
+
+_PLAIN = {
+    exponent: re.compile(r"[0-9]+" + (rf"(\.[0-9]{{1,{exponent}}})?" if exponent else ""))
+    for exponent in range(5)
+}

@@ -15,7 +15,7 @@ protocols.errors.FieldError: pan: Luhn check digit is wrong
 
 from __future__ import annotations
 
-from .currency import by_alpha
+from .currency import MAX_MINOR_UNITS, by_alpha
 from .errors import ErrorCode, FieldError
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "mask_pan",
 ]
 
-MAX_AMOUNT = 999_999_999_999  # EMV Amount, Authorised (9F02) is n12
+MAX_AMOUNT = MAX_MINOR_UNITS  # EMV Amount, Authorised (9F02) is n12
 _PRINTABLE = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 

@@ -175,11 +175,12 @@ def test_cli_cards_and_bad_terminal_arguments() -> None:
     assert (
         cards.returncode == 0 and "wrong-pin" in cards.stdout and "4761739001010010" in cards.stdout
     )
-    for args in (
-        ["--card", "nope"],
-        ["--pin", "98x"],
-        ["--reader", "pcsc"],
-        ["--port", "/nonexistent/tty"],
+    for args, status in (
+        (["--card", "nope"], 2),
+        (["--pin", "98x"], 2),
+        (["--reader", "pcsc"], 2),
+        (["--port", "/nonexistent/tty"], 5),  # no such port
+        (["--journal", "/nonexistent/dir/journal.sqlite"], 7),  # the journal cannot be written
     ):
         bad = subprocess.run(
             [sys.executable, "-m", "driver.cli", "terminal", *args],
@@ -188,7 +189,7 @@ def test_cli_cards_and_bad_terminal_arguments() -> None:
             cwd=ROOT,
             timeout=20,
         )
-        assert bad.returncode == 2, args
+        assert bad.returncode == status, args
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert "98x" not in bad.stderr  # a rejected PIN is not echoed
 

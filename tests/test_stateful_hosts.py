@@ -139,9 +139,11 @@ class PointOfSaleWithRestarts(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            self.terminal.close()
             for txn_id in [f"P{i}" for i in range(5)]:  # every payment can still be learnt
                 if self._entry(txn_id) is not None:
-                    self._check(Terminal(self.port, timeout=20).lookup(txn_id))
+                    with Terminal(self.port, timeout=20) as asking:
+                        self._check(asking.lookup(txn_id))
             assert not self.misreports, self.misreports
         finally:
             self.terminal.close()

@@ -37,7 +37,7 @@ def test_traces_from_both_sides_print_as_a_message_sequence(tmp_path: Path) -> N
         "terminal ───── SELECT ───▶ card",
         "terminal ◀─── SW 9000 ───── card",
         "terminal ───── GENERATE_AC ───▶ card",
-        "terminal ───── SALE EUR 1234 ref 000000000001 ───▶ authorizer",
+        "terminal ───── SALE EUR 12.34 ref 000000000001 ───▶ authorizer",
         "terminal ◀─── 00 000001 ───── authorizer",
         "TRANSACTION_RESULT",
     ]
