@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from firmware_sim.cli import StartFailure, add_terminal_arguments, print_cards, run_terminal
+from firmware_sim.layout import table
 from protocols.codes import TransactionStatus
 from protocols.errors import ErrorCode
 from protocols.link import LinkSettings
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     lookup = client("lookup", "the outcome of the sale or refund that --id started")
     lookup.add_argument("--id", dest="client_transaction_id", required=True)
     client("info", "who the terminal is")
+    client("status", "what the terminal is doing: state, transaction, journal and link counters")
     client("cancel", "cancel the running command")
     client("settle", "close the batch: totals per currency")
     sub.add_parser("cards", help="the test card catalogue")
@@ -285,6 +287,23 @@ def _client_command(args: argparse.Namespace) -> int:
             )
 
         return _with_terminal(args, info)
+    if command == "status":
+
+        def status(t: Terminal) -> int:
+            data = t.status().to_json()
+            running = data["transaction"]
+            lines = [f"state {data['state']}"]
+            if running:
+                lines.append(
+                    f"transaction {running['kind']} {running['currency']} {running['amount']}"
+                    f" id {running['client_transaction_id']}"
+                    + (f" reference {running['reference']}" if running["reference"] else "")
+                )
+            rows = [[name, str(value)] for name, value in data["counters"].items()]
+            lines += table(["counter", "value"], rows)
+            return _json_or_text(args, data, "\n".join(lines))
+
+        return _with_terminal(args, status)
     if command == "settle":
 
         def settle(t: Terminal) -> int:

@@ -23,12 +23,20 @@ from protocols.codes import (
 from protocols.currency import format_amount
 from protocols.messages import CurrencyTotals, TransactionResult
 
-__all__ = ["TransactionOutcome", "PinBlockResult", "TerminalInfo", "Settlement", "CancelOutcome"]
+__all__ = [
+    "TransactionOutcome",
+    "PinBlockResult",
+    "TerminalInfo",
+    "TerminalStatus",
+    "Settlement",
+    "CancelOutcome",
+]
 
 
 @dataclass(frozen=True)
 class TransactionOutcome:
-    """The outcome of a sale or refund, with its receipt."""
+    """The outcome of a sale or refund, with its receipts: ``receipt`` is the cardholder's
+    copy (in the card's language), ``merchant_receipt`` the merchant's (the terminal's)."""
 
     client_transaction_id: str
     kind: TransactionKind
@@ -43,6 +51,7 @@ class TransactionOutcome:
     original_reference: str
     time: int
     receipt: tuple[str, ...]
+    merchant_receipt: tuple[str, ...] = ()
 
     @property
     def approved(self) -> bool:
@@ -54,7 +63,10 @@ class TransactionOutcome:
 
     @classmethod
     def from_messages(
-        cls, result: TransactionResult, receipt: tuple[str, ...]
+        cls,
+        result: TransactionResult,
+        receipt: tuple[str, ...],
+        merchant_receipt: tuple[str, ...] = (),
     ) -> TransactionOutcome:
         return cls(
             client_transaction_id=result.client_transaction_id,
@@ -70,11 +82,12 @@ class TransactionOutcome:
             original_reference=result.original_reference,
             time=result.time,
             receipt=receipt,
+            merchant_receipt=merchant_receipt,
         )
 
     def to_json(self) -> dict[str, Any]:
         """The design's keys: status, response_code, auth_code, reference, amount, currency,
-        masked_pan, entry_mode, receipt (and the client transaction id)."""
+        masked_pan, entry_mode, receipt, merchant_receipt (and the client transaction id)."""
         return {
             "status": self.status.name.lower(),
             "response_code": self.response_code,
@@ -85,6 +98,7 @@ class TransactionOutcome:
             "masked_pan": self.masked_pan,
             "entry_mode": self.entry_mode.name.lower(),
             "receipt": list(self.receipt),
+            "merchant_receipt": list(self.merchant_receipt),
             "client_transaction_id": self.client_transaction_id,
         }
 
@@ -140,3 +154,29 @@ class Settlement:
                 for t in self.totals
             ],
         }
+
+
+@dataclass(frozen=True)
+class TerminalStatus:
+    """What the terminal is doing: its state, the transaction in progress (``kind`` None when
+    there is none), and its counters (the journal's counts, the link's and the runner's)."""
+
+    state: str
+    kind: TransactionKind | None
+    client_transaction_id: str
+    amount: int
+    currency: str
+    reference: str
+    counters: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        running = None
+        if self.kind is not None:
+            running = {
+                "kind": self.kind.name.lower(),
+                "client_transaction_id": self.client_transaction_id,
+                "amount": format_amount(self.amount, self.currency),
+                "currency": self.currency,
+                "reference": self.reference,
+            }
+        return {"state": self.state.lower(), "transaction": running, "counters": self.counters}

@@ -24,7 +24,15 @@ from decimal import Decimal
 
 import serial
 
-from protocols.codes import PROTOCOL_VERSION, CancelOutcome, EntryMode, PinBlockFormat, PinEntry
+from protocols.codes import (
+    PROTOCOL_VERSION,
+    CancelOutcome,
+    EntryMode,
+    PinBlockFormat,
+    PinEntry,
+    ReceiptCopy,
+    TransactionKind,
+)
 from protocols.currency import MAX_MINOR_UNITS, by_alpha, parse_amount
 from protocols.errors import ErrorCode, FieldError, LocalProtocolError
 from protocols.link import (
@@ -59,6 +67,8 @@ from protocols.messages import (
     SimPresentCard,
     SimPressCancel,
     SimRemoveCard,
+    StatusRequest,
+    StatusResponse,
     TransactionResult,
     with_request_id,
 )
@@ -74,7 +84,13 @@ from .errors import (
     ProtocolViolation,
     TerminalTimeout,
 )
-from .results import PinBlockResult, Settlement, TerminalInfo, TransactionOutcome
+from .results import (
+    PinBlockResult,
+    Settlement,
+    TerminalInfo,
+    TerminalStatus,
+    TransactionOutcome,
+)
 
 __all__ = ["Terminal", "Amount", "PromptHandler", "to_minor_units"]
 
@@ -502,6 +518,22 @@ class Terminal:
             response.capabilities,
         )
 
+    def status(self) -> TerminalStatus:
+        """The terminal's state, the transaction in progress and its counters. Answered even
+        while a command runs (ask from another thread)."""
+        response = self._side_request(StatusRequest(), StatusResponse)
+        assert isinstance(response, StatusResponse)
+        kinds = {int(k): k for k in TransactionKind}
+        return TerminalStatus(
+            response.state,
+            kinds.get(response.kind),
+            response.client_transaction_id,
+            response.amount,
+            response.currency,
+            response.reference,
+            {c.name: c.value for c in response.counters},
+        )
+
     def settle(self) -> Settlement:
         """Close the batch: end-of-day totals per currency."""
         got = self._exchange(
@@ -548,8 +580,10 @@ def _is_result(message: Message) -> bool:
 
 def _outcome(messages: list[Message], txn_id: str) -> TransactionOutcome:
     result = next(m for m in reversed(messages) if isinstance(m, TransactionResult))
-    receipt: tuple[str, ...] = ()
+    receipts: dict[ReceiptCopy, tuple[str, ...]] = {}
     for message in messages:
         if isinstance(message, Receipt) and message.client_transaction_id == txn_id:
-            receipt = message.lines
-    return TransactionOutcome.from_messages(result, receipt)
+            receipts[message.copy] = message.lines
+    return TransactionOutcome.from_messages(
+        result, receipts.get(ReceiptCopy.CUSTOMER, ()), receipts.get(ReceiptCopy.MERCHANT, ())
+    )

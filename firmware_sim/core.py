@@ -45,6 +45,7 @@ from protocols.errors import ErrorCode, ProtocolError
 from protocols.messages import (
     CancelRequest,
     CancelResponse,
+    Counter,
     Error,
     InfoRequest,
     InfoResponse,
@@ -65,6 +66,8 @@ from protocols.messages import (
     SimPresentCard,
     SimPressCancel,
     SimRemoveCard,
+    StatusRequest,
+    StatusResponse,
     TransactionResult,
     with_request_id,
 )
@@ -76,6 +79,7 @@ from .authorizer import AuthorizationRequest, Authorizer, ChipData
 from .cards import CATALOGUE, PPSE, PSE, CardProfile, Cvm, VirtualCard
 from .journal import Journal, JournalEntry, JournalRuleError
 from .prompts import LANGUAGES, prompt_text
+from .receipts import ReceiptFacts, receipt_lines
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
 
 __all__ = ["CardReader", "InProcessReader", "TerminalCore", "FIRMWARE_VERSION", "redact_apdu"]
@@ -181,7 +185,9 @@ class TerminalCore:
         step_hook: Callable[[str, TerminalState, TerminalState, list[str]], None] | None = None,
         apdu_observer: Callable[[bytes, bytes], None] | None = None,
         display_observer: Callable[[str], None] | None = None,
+        counters: Callable[[], dict[str, int]] | None = None,
     ) -> None:
+        self.counters = counters  # the link's and the runner's, for STATUS
         self.display_observer = display_observer  # sees the QR payloads the display shows
         # step_hook(trigger, source, destination, triggers allowed now) runs before each
         # transition (step mode); apdu_observer(command, response) sees every APDU (traces)
@@ -430,6 +436,22 @@ class TerminalCore:
             InfoResponse(PROTOCOL_VERSION, FIRMWARE_VERSION, self.serial_number, capabilities)
         )
 
+    def _status(self, message: StatusRequest) -> None:
+        txn = self.txn
+        counts = {f"journal_{k}": v for k, v in self.journal.counts().items()}
+        counts.update(self.counters() if self.counters is not None else {})
+        self._reply(
+            StatusResponse(
+                state=self.state.name,
+                kind=int(txn.kind) if txn else 0,
+                client_transaction_id=txn.client_transaction_id if txn else "",
+                amount=txn.amount if txn else 0,
+                currency=txn.currency if txn else "",
+                reference=txn.reference if txn else "",
+                counters=tuple(Counter(k, min(v, 0xFFFFFFFF)) for k, v in counts.items()),
+            )
+        )
+
     def _busy(self) -> bool:
         if self.state is not S.IDLE:
             self._reply_error(ErrorCode.BUSY, f"a command is running ({self.state.name})")
@@ -543,6 +565,7 @@ class TerminalCore:
         LastResultRequest: _last,
         LookupRequest: _lookup,
         SettlementRequest: _settle,
+        StatusRequest: _status,
         SimPresentCard: _sim_present,
         SimEnterPin: _sim_pin,
         SimPressCancel: _sim_cancel,
@@ -560,19 +583,20 @@ class TerminalCore:
     def _enter_recovery(self) -> None:
         for entry in self.journal.unfinished():
             self.authorizer.reverse(entry.reference)
+            facts = ReceiptFacts(
+                entry.kind,
+                entry.amount,
+                entry.currency,
+                entry.masked_pan,
+                entry.entry_mode,
+                "reversed",
+                "96",
+                entry.reference,
+                "",
+                entry.time,
+            )
             self.journal.record_reversal(
-                entry.client_transaction_id,
-                _receipt_lines(
-                    entry.kind,
-                    entry.amount,
-                    entry.currency,
-                    entry.masked_pan,
-                    entry.entry_mode,
-                    "REVERSED - NOT CHARGED",
-                    entry.reference,
-                    "",
-                    entry.time,
-                ),
+                entry.client_transaction_id, *self._receipts(facts, self.language)
             )
         self._fire("finish")
 
@@ -946,24 +970,21 @@ class TerminalCore:
     def _enter_receipt(self) -> None:
         txn = self.txn
         assert txn is not None and txn.status is not None
-        outcome = (
-            "APPROVED"
-            if txn.status is TransactionStatus.APPROVED
-            else (f"DECLINED ({txn.response_code})")
-        )
-        lines = _receipt_lines(
+        facts = ReceiptFacts(
             txn.kind,
             txn.amount,
             txn.currency,
             mask_pan(txn.pan) if txn.pan else "",
             txn.entry_mode,
-            outcome,
+            "approved" if txn.status is TransactionStatus.APPROVED else "declined",
+            txn.response_code,
             txn.reference,
             txn.auth_code,
             int(self._now),
             txn.cvm_result,
         )
-        entry = self._record(txn.status, txn.response_code, txn.auth_code, lines)
+        receipts = self._receipts(facts, txn.language)
+        entry = self._record(txn.status, txn.response_code, txn.auth_code, receipts)
         self._send_outcome(entry)
         if txn.entry_mode is EntryMode.CHIP:
             self._fire("ask_removal")
@@ -983,7 +1004,7 @@ class TerminalCore:
         txn = self.txn
         assert txn is not None
         self._prompt(PromptId.CANCELLED)
-        entry = self._record(TransactionStatus.CANCELLED, "", "", ())
+        entry = self._record(TransactionStatus.CANCELLED, "", "", ((), ()))
         self._send_outcome(entry)
         self._fire("finish")
 
@@ -1005,9 +1026,9 @@ class TerminalCore:
             if txn is not None and txn.reference:
                 # the authorizer may have approved: undo it, then record the truth
                 self.authorizer.reverse(txn.reference)
-                self.journal.record_reversal(txn.client_transaction_id, ())
+                self.journal.record_reversal(txn.client_transaction_id, (), ())
             elif txn is not None:
-                self._record(TransactionStatus.FAILED, "", "", ())
+                self._record(TransactionStatus.FAILED, "", "", ((), ()))
         except Exception:  # noqa: BLE001 - the journal failed too; recovery will reverse
             code, text = ErrorCode.JOURNAL_ERROR, f"{text}; the journal could not record it"
         self._prompt(PromptId.PROCESSING_ERROR)
@@ -1025,9 +1046,10 @@ class TerminalCore:
         status: TransactionStatus,
         response_code: str,
         auth_code: str,
-        receipt: tuple[str, ...],
+        receipts: tuple[tuple[str, ...], tuple[str, ...]],
     ) -> JournalEntry:
-        """Commit the running transaction's outcome to the journal."""
+        """Commit the running transaction's outcome to the journal, with the cardholder's
+        and the merchant's receipts."""
         txn = self.txn
         assert txn is not None
         return self.journal.record_completion(
@@ -1042,7 +1064,16 @@ class TerminalCore:
             mask_pan(txn.pan) if txn.pan else "",
             txn.entry_mode,
             int(self._now),
-            receipt,
+            *receipts,
+        )
+
+    def _receipts(
+        self, facts: ReceiptFacts, card_language: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The cardholder's copy in the card's language, the merchant's in the terminal's."""
+        return (
+            receipt_lines(facts, card_language, ReceiptCopy.CUSTOMER),
+            receipt_lines(facts, self.language, ReceiptCopy.MERCHANT),
         )
 
     def _reply_outcome(self, entry: JournalEntry) -> None:
@@ -1057,6 +1088,8 @@ class TerminalCore:
         status = entry.status if entry.status is not None else TransactionStatus.FAILED
         if entry.receipt:
             send(Receipt(entry.client_transaction_id, ReceiptCopy.CUSTOMER, entry.receipt))
+        if entry.merchant_receipt:
+            send(Receipt(entry.client_transaction_id, ReceiptCopy.MERCHANT, entry.merchant_receipt))
         send(
             TransactionResult(
                 client_transaction_id=entry.client_transaction_id,
@@ -1073,33 +1106,3 @@ class TerminalCore:
                 time=entry.time,
             )
         )
-
-
-def _receipt_lines(
-    kind: TransactionKind,
-    amount: int,
-    currency: str,
-    masked_pan: str,
-    entry_mode: EntryMode,
-    outcome: str,
-    reference: str,
-    auth_code: str,
-    when: int,
-    cvm: str = "",
-) -> tuple[str, ...]:
-    stamp = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    lines = [
-        "POSSIM TEST TERMINAL",
-        stamp,
-        kind.name,
-        f"{masked_pan}  {entry_mode.name}" if masked_pan else "NO CARD",
-        f"{currency} {format_amount(amount, currency)}",
-        outcome,
-    ]
-    if auth_code:
-        lines.append(f"AUTH CODE {auth_code}")
-    if reference:
-        lines.append(f"REF {reference}")
-    if cvm:
-        lines.append(cvm)
-    return tuple(lines)

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     entry_mode INTEGER NOT NULL DEFAULT 0,
     time INTEGER NOT NULL,
     receipt TEXT NOT NULL DEFAULT '',
-    batch INTEGER
+    batch INTEGER,
+    merchant_receipt TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('batch', 1);
@@ -46,7 +47,7 @@ INSERT OR IGNORE INTO meta VALUES ('aes_counter', 1);
 
 _COLUMNS = (
     "client_transaction_id, kind, amount, currency, original_reference, state, status,"
-    " response_code, auth_code, masked_pan, entry_mode, time, receipt, seq"
+    " response_code, auth_code, masked_pan, entry_mode, time, receipt, seq, merchant_receipt"
 )
 
 
@@ -73,8 +74,9 @@ class JournalEntry:
     masked_pan: str
     entry_mode: EntryMode
     time: int
-    receipt: tuple[str, ...]
+    receipt: tuple[str, ...]  # the cardholder's copy
     seq: int
+    merchant_receipt: tuple[str, ...] = ()
 
     @property
     def reference(self) -> str:
@@ -97,6 +99,7 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
         when,
         receipt,
         seq,
+        merchant_receipt,
     ) = row
     return JournalEntry(
         client_transaction_id=str(txn_id),
@@ -113,6 +116,7 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
         time=int(when),
         receipt=tuple(str(receipt).split("\n")) if receipt else (),
         seq=int(seq),
+        merchant_receipt=tuple(str(merchant_receipt).split("\n")) if merchant_receipt else (),
     )
 
 
@@ -125,6 +129,11 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(transactions)")}
+        if "merchant_receipt" not in columns:  # a journal written before both copies were kept
+            self._db.execute(
+                "ALTER TABLE transactions ADD COLUMN merchant_receipt TEXT NOT NULL DEFAULT ''"
+            )
         self.commits = 0
 
     def __repr__(self) -> str:
@@ -155,6 +164,29 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM transactions ORDER BY seq").fetchall()
         return [_entry(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many transactions the journal holds, by outcome, and the open batch.
+
+        >>> Journal().counts()["transactions"]
+        0
+        """
+        counts = {name.lower(): 0 for name in TransactionStatus.__members__}
+        counts.update(transactions=0, reversed=0, unfinished=0)
+        for state, status, number in self._db.execute(
+            "SELECT state, status, COUNT(*) FROM transactions GROUP BY state, status"
+        ):
+            counts["transactions"] += number
+            if state == "authorizing":
+                counts["unfinished"] += number
+            elif state == "reversed":
+                counts["reversed"] += number
+            elif status is not None:
+                counts[TransactionStatus(status).name.lower()] += number
+        (counts["batch"],) = self._db.execute(
+            "SELECT value FROM meta WHERE key = 'batch'"
+        ).fetchone()
+        return counts
 
     # --- rules ---------------------------------------------------------------------------
 
@@ -287,8 +319,9 @@ class Journal:
         entry_mode: EntryMode,
         time: int,
         receipt: tuple[str, ...],
+        merchant_receipt: tuple[str, ...] = (),
     ) -> JournalEntry:
-        """Commit the outcome, before the host sees it."""
+        """Commit the outcome and both receipts, before the host sees them."""
         (batch,) = self._db.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
         values = (
             int(status),
@@ -299,20 +332,21 @@ class Journal:
             time,
             "\n".join(receipt),
             batch,
+            "\n".join(merchant_receipt),
         )
         if self.lookup(client_transaction_id) is None:
             self._db.execute(
                 "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
                 " original_reference, state, status, response_code, auth_code, masked_pan,"
-                " entry_mode, time, receipt, batch)"
-                " VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " entry_mode, time, receipt, batch, merchant_receipt)"
+                " VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (client_transaction_id, int(kind), amount, currency, original_reference, *values),
             )
         else:
             self._db.execute(
                 "UPDATE transactions SET state = 'completed', status = ?, response_code = ?,"
                 " auth_code = ?, masked_pan = ?, entry_mode = ?, time = ?, receipt = ?,"
-                " batch = ? WHERE client_transaction_id = ?",
+                " batch = ?, merchant_receipt = ? WHERE client_transaction_id = ?",
                 (*values, client_transaction_id),
             )
         self.commits += 1
@@ -327,11 +361,21 @@ class Journal:
         ).fetchall()
         return [_entry(r) for r in rows]
 
-    def record_reversal(self, client_transaction_id: str, receipt: tuple[str, ...]) -> None:
+    def record_reversal(
+        self,
+        client_transaction_id: str,
+        receipt: tuple[str, ...],
+        merchant_receipt: tuple[str, ...] = (),
+    ) -> None:
         self._db.execute(
             "UPDATE transactions SET state = 'reversed', status = ?, response_code = '96',"
-            " receipt = ? WHERE client_transaction_id = ?",
-            (int(TransactionStatus.FAILED), "\n".join(receipt), client_transaction_id),
+            " receipt = ?, merchant_receipt = ? WHERE client_transaction_id = ?",
+            (
+                int(TransactionStatus.FAILED),
+                "\n".join(receipt),
+                "\n".join(merchant_receipt),
+                client_transaction_id,
+            ),
         )
         self.commits += 1
 

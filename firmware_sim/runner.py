@@ -349,7 +349,16 @@ class TerminalRunner:
             step_hook=self._step_pause if self.config.step else None,
             apdu_observer=self._on_apdu,
             display_observer=self._show_qr,
+            counters=self.status_counters,
         )
+
+    def status_counters(self) -> dict[str, int]:
+        """The link's and the runner's counters, for STATUS."""
+        counts = {f"link_{k}": v for k, v in vars(self.link.counters).items()}
+        counts.update(vars(self.counters))
+        counts["bytes_dropped"] = self.port.bytes_dropped
+        counts["hosts_refused"] = getattr(self.port, "refused", 0)
+        return counts
 
     # --- traces and step mode -------------------------------------------------------------
 
@@ -370,7 +379,9 @@ class TerminalRunner:
             self._trace.flush()
 
     def _show_qr(self, payload: str) -> None:
-        """Draw the QR code on the terminal's display: a file, or the console if it is one."""
+        """Draw the QR code on the terminal's display: an image when ``--display`` names a
+        .png or .svg file (a phone's camera reads it), else text art in the file, or on the
+        console if it is one."""
         self._record("display", "out", "", note=payload)
         target = self.config.display
         if target is None and not sys.stdout.isatty():
@@ -379,8 +390,12 @@ class TerminalRunner:
 
         import segno
 
+        code = segno.make(payload, error="m")
+        if target is not None and target.lower().endswith((".png", ".svg")):
+            code.save(target, scale=8, border=4)  # the quiet zone readers need
+            return
         drawing = io.StringIO()
-        segno.make(payload, error="m").terminal(out=drawing, compact=True)
+        code.terminal(out=drawing, compact=True)
         text = f"{drawing.getvalue()}\n{payload}\n"
         if target is None:
             print(text, flush=True)

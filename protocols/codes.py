@@ -20,6 +20,7 @@ __all__ = [
     "PinEntry",
     "CancelOutcome",
     "PROTOCOL_VERSION",
+    "enum_name",
 ]
 
 PROTOCOL_VERSION = 2
@@ -40,12 +41,14 @@ class MessageType(IntEnum):
     LAST_RESULT_REQUEST = 0x25
     LOOKUP_REQUEST = 0x26
     SETTLEMENT_REQUEST = 0x27
+    STATUS_REQUEST = 0x28
     INFO_RESPONSE = 0x30
     TRANSACTION_RESULT = 0x31
     RECEIPT = 0x32
     PIN_BLOCK_RESPONSE = 0x33
     CANCEL_RESPONSE = 0x34
     SETTLEMENT_RESPONSE = 0x35
+    STATUS_RESPONSE = 0x36
     PROMPT = 0x40
     SIM_PRESENT_CARD = 0x50
     SIM_ENTER_PIN = 0x51
@@ -88,6 +91,20 @@ class Capability(IntFlag):
     DUKPT_TDES = 0x0040
     DUKPT_AES = 0x0080
     SIMULATION_CONTROL = 0x8000
+
+
+def enum_name(value: IntEnum | IntFlag) -> str:
+    """A member's name; a flag combination's member names joined by ``|`` in bit order, the
+    same on every Python (3.10's IntFlag names no combination; 3.11 and later do).
+
+    >>> enum_name(Capability.CHIP | Capability.PIN_PAD), enum_name(EntryMode.TAP)
+    ('CHIP|PIN_PAD', 'TAP')
+    """
+    if isinstance(value, IntFlag):
+        members = [m for m in type(value) if m.value and m.value & (m.value - 1) == 0]
+        names = [str(m.name) for m in sorted(members) if m.value & value.value]
+        return "|".join(names) if names else "0"
+    return str(value.name)
 
 
 class PinBlockFormat(IntEnum):

@@ -22,10 +22,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from enum import Enum
+from enum import IntEnum, IntFlag
 
 from .codes import (
     PROTOCOL_VERSION,
+    enum_name,
     Capability,
     EntryMode,
     MessageType,
@@ -119,8 +120,8 @@ def describe(wire: bytes) -> str:
 def _show(value: object) -> str:
     if isinstance(value, bytes):
         return value.hex().upper()
-    if isinstance(value, Enum):
-        return str(value.name)
+    if isinstance(value, (IntEnum, IntFlag)):
+        return enum_name(value)
     if isinstance(value, tuple):
         return f"[{len(value)} items]"
     return repr(value)

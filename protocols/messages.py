@@ -54,6 +54,9 @@ __all__ = [
     "LastResultRequest",
     "LookupRequest",
     "SettlementRequest",
+    "StatusRequest",
+    "StatusResponse",
+    "Counter",
     "InfoResponse",
     "TransactionResult",
     "Receipt",
@@ -96,13 +99,23 @@ class Message:
     SCHEMA: ClassVar[c.Struct]
     _CODEC: ClassVar[StructCodec]
     _FIELD_NAMES: ClassVar[tuple[str, ...]]
+    # fields holding a tuple of records (a dataclass each), and the record's class
+    _RECORDS: ClassVar[dict[str, type]] = {}
 
     def _wire_values(self) -> dict[str, Any]:
-        return self.__dict__
+        if not self._RECORDS:
+            return self.__dict__
+        values = dict(self.__dict__)
+        for name in self._RECORDS:
+            values[name] = [record.__dict__ for record in values[name]]
+        return values
 
     @classmethod
     def _from_wire(cls, values: dict[str, Any]) -> Message:
-        return cls(**{name: values[name] for name in cls._FIELD_NAMES})
+        fields_ = {name: values[name] for name in cls._FIELD_NAMES}
+        for name, record in cls._RECORDS.items():
+            fields_[name] = tuple(record(**item) for item in fields_[name])
+        return cls(**fields_)
 
 
 MESSAGE_CLASSES: dict[MessageType, type[Message]] = {}
@@ -263,6 +276,12 @@ class LookupRequest(Message):
 @dataclass(frozen=True)
 class SettlementRequest(Message):
     """Close the batch: end-of-day totals per currency."""
+
+
+@_message(MessageType.STATUS_REQUEST, Direction.TO_TERMINAL)
+@dataclass(frozen=True)
+class StatusRequest(Message):
+    """What the terminal is doing: its state, the transaction in progress, its counters."""
 
 
 # --- terminal -> host ---------------------------------------------------------------------
@@ -466,26 +485,62 @@ class SettlementResponse(Message):
             if not isinstance(totals, CurrencyTotals):
                 raise FieldError("totals", ErrorCode.INVALID_FIELD, "must be CurrencyTotals")
 
-    def _wire_values(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "batch_number": self.batch_number,
-            "totals": [t.__dict__ for t in self.totals],
-        }
+    _RECORDS: ClassVar[dict[str, type]] = {"totals": CurrencyTotals}
 
-    @classmethod
-    def _from_wire(cls, values: dict[str, Any]) -> Message:
-        totals = tuple(
-            CurrencyTotals(
-                t["currency"],
-                t["sale_count"],
-                t["sale_total"],
-                t["refund_count"],
-                t["refund_total"],
-            )
-            for t in values["totals"]
-        )
-        return cls(values["batch_number"], totals, request_id=values["request_id"])
+
+@dataclass(frozen=True)
+class Counter:
+    name: str
+    value: int
+
+    def __post_init__(self) -> None:
+        _check_text(self.name, "counters", 32, ascii_only=True)
+        _check_uint(self.value, 32, "counters")
+
+
+_COUNTER = c.Struct("name" / AsciiText, "value" / c.Int32ub)
+
+
+@_message(
+    MessageType.STATUS_RESPONSE,
+    Direction.TO_HOST,
+    "state" / AsciiText * "0-32 ASCII: the terminal's state, as in docs/state-machine.md",
+    "kind" / c.Int8ub * "u8: the transaction in progress (see TransactionKind), 0 for none",
+    "client_transaction_id" / AsciiText * "0-32 ASCII: its client transaction id",
+    "amount" / c.Int64ub * "u64: its amount in minor units, 0 for none",
+    "currency" / AsciiText * "0-3 ASCII: its currency, ISO 4217 alphabetic",
+    "reference" / AsciiText * "0-12 ASCII: its reference, once the journal gave one",
+    "counters"
+    / c.PrefixedArray(c.Int8ub, _COUNTER)
+    * "u8 count, then each: name (u8 length, ASCII), value u32: the journal's counts, the "
+    "link's and the runner's counters",
+)
+@dataclass(frozen=True)
+class StatusResponse(Message):
+    """The terminal's state, the transaction in progress (if any), and its counters."""
+
+    state: str
+    kind: int
+    client_transaction_id: str
+    amount: int
+    currency: str
+    reference: str
+    counters: tuple[Counter, ...]
+
+    def __post_init__(self) -> None:
+        _check_text(self.state, "state", 32, ascii_only=True)
+        _check_uint(self.kind, 8, "kind")
+        _check_text(self.client_transaction_id, "client_transaction_id", 32, ascii_only=True)
+        _check_uint(self.amount, 63, "amount")
+        _check_text(self.currency, "currency", 3, ascii_only=True)
+        _check_text(self.reference, "reference", 12, ascii_only=True)
+        if not isinstance(self.counters, tuple) or len(self.counters) > 255:
+            raise FieldError("counters", ErrorCode.INVALID_FIELD, "must be a tuple of at most 255")
+        for counter in self.counters:
+            if not isinstance(counter, Counter):
+                raise FieldError("counters", ErrorCode.INVALID_FIELD, "must be Counters")
+
+    _RECORDS: ClassVar[dict[str, type]] = {"counters": Counter}
 
 
 @_message(
@@ -602,12 +657,14 @@ AnyMessage = (
     | LastResultRequest
     | LookupRequest
     | SettlementRequest
+    | StatusRequest
     | InfoResponse
     | TransactionResult
     | Receipt
     | PinBlockResponse
     | CancelResponse
     | SettlementResponse
+    | StatusResponse
     | Prompt
     | Error
     | SimPresentCard

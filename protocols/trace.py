@@ -16,11 +16,12 @@ with a message-sequence view across host, terminal, card and authorizer.
 from __future__ import annotations
 
 import json
+from enum import IntEnum, IntFlag
 from dataclasses import dataclass
 from typing import Any
 
 from .apdu import CommandApdu, Ins, ResponseApdu
-from .codes import MessageType
+from .codes import MessageType, enum_name
 from .errors import RemoteProtocolError
 from .exchanges import describe
 from .frame import Frame, FrameDecoder, encode_frame
@@ -92,7 +93,9 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
                 shown = (
                     value.hex().upper()
                     if isinstance(value, bytes)
-                    else getattr(value, "name", value)
+                    else enum_name(value)
+                    if isinstance(value, (IntEnum, IntFlag))
+                    else value
                 )
                 rows.append((sub.name, raw.hex().upper(), str(shown)))
         except RemoteProtocolError as e:

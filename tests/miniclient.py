@@ -4,6 +4,7 @@ terminal with before the driver library exists, and a check that protocols/ alon
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -64,6 +65,17 @@ class MiniClient:
                 got, self.received = self.received, []
                 return got
         raise TimeoutError(f"no {until} within {timeout} s; got {self.received}")
+
+
+def possim(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``possim ARGS`` in a new process, as a checkout script or a user at a shell runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "driver.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def start_terminal(*args: str) -> tuple[subprocess.Popen[str], str]:

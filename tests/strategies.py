@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from protocols import codes
 from protocols.currency import CURRENCIES
 from protocols.errors import ErrorCode
-from protocols.messages import MESSAGE_CLASSES, CurrencyTotals, Message, PinBlockResponse
+from protocols.messages import (
+    MESSAGE_CLASSES,
+    Counter,
+    CurrencyTotals,
+    Message,
+    PinBlockResponse,
+    StatusResponse,
+)
 from protocols.validation import MAX_AMOUNT, luhn_ok
 
 printable = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
@@ -90,9 +97,32 @@ def _pin_block_response() -> st.SearchStrategy[Message]:
     return st.builds(build, st.sampled_from(codes.PinBlockFormat), st.data())
 
 
+def _status_response() -> st.SearchStrategy[Message]:
+    running = st.tuples(
+        st.sampled_from(codes.TransactionKind).map(int), txn_id, st.integers(1, MAX_AMOUNT), currency
+    )
+    counter = st.builds(Counter, st.text(ascii_text, max_size=32), _u(32))
+
+    def build(
+        state: str, txn: tuple[int, str, int, str] | None, ref: str, counters: list[Counter]
+    ) -> Message:
+        kind, txn_id_, amount, currency_ = txn or (0, "", 0, "")
+        return StatusResponse(state, kind, txn_id_, amount, currency_, ref, tuple(counters))
+
+    return st.builds(
+        build,
+        st.text(ascii_text, max_size=32),
+        st.none() | running,
+        st.text(alnum, max_size=12),
+        st.lists(counter, max_size=30),
+    )
+
+
 def message_strategy(cls: type[Message]) -> st.SearchStrategy[Message]:
     if cls is PinBlockResponse:
         return _pin_block_response()
+    if cls is StatusResponse:
+        return _status_response()
     kwargs = {f.name: FIELD_STRATEGIES[f.name] for f in fields(cls)}  # type: ignore[arg-type]
     return st.builds(cls, **kwargs)
 

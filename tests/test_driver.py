@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from miniclient import ROOT
+from miniclient import ROOT, possim
 
 from driver import (
     AsyncTerminal,
@@ -228,14 +228,7 @@ def test_the_shipped_pytest_fixture(possim_terminal: str) -> None:
         assert terminal.sale("12.34", "EUR").approved
 
 
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "driver.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-    )
+cli = possim
 
 
 def test_every_cli_command_with_json_field_by_field(tmp_path: Path) -> None:
@@ -253,7 +246,10 @@ def test_every_cli_command_with_json_field_by_field(tmp_path: Path) -> None:
             "masked_pan",
             "entry_mode",
             "receipt",
+            "merchant_receipt",
         }
+        assert "CARDHOLDER COPY" in data["receipt"]
+        assert "MERCHANT COPY" in data["merchant_receipt"]
         assert (data["status"], data["response_code"], data["amount"], data["currency"]) == (
             "approved",
             "00",

@@ -33,6 +33,7 @@ from protocols.messages import (
     MESSAGE_CLASSES,
     CancelRequest,
     CancelResponse,
+    Counter,
     CurrencyTotals,
     Error,
     InfoRequest,
@@ -54,6 +55,8 @@ from protocols.messages import (
     SimPresentCard,
     SimPressCancel,
     SimRemoveCard,
+    StatusRequest,
+    StatusResponse,
     TransactionResult,
     decode_payload,
     encode_payload,
@@ -119,6 +122,14 @@ GOLDEN: list[tuple[Message, str]] = [
     (SimRemoveCard(), "0000"),
     (SimPowerCycle(), "0000"),
     (SimAccepted(), "0000"),
+    (StatusRequest(request_id=3), "0003"),
+    (
+        StatusResponse(
+            "WAITING_FOR_CARD", 1, "T1", 1234, "EUR", "", (Counter("sessions", 2),), request_id=3
+        ),
+        "0003 10 57414954494e475f464f525f43415244 01 02 5431 00000000000004d2 03 455552 00"
+        " 01 08 73657373696f6e73 00000002",
+    ),
 ]
 
 

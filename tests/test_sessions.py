@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import serial
-from miniclient import ROOT, MiniClient, start_terminal
+from miniclient import MiniClient, possim, start_terminal
 
 from driver import InputRejected, Terminal
 from driver.faults import hostile_bursts
@@ -24,17 +24,6 @@ from firmware_sim.reconcile import reconcile
 from protocols.codes import MessageType, TransactionStatus
 from protocols.link import Link
 from protocols.messages import InfoRequest, SaleRequest
-
-
-def possim(*args: str) -> subprocess.CompletedProcess[str]:
-    """``possim ARGS`` in a new process, as a checkout script runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "driver.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 @pytest.fixture
