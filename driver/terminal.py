@@ -254,6 +254,7 @@ class Terminal:
         except LocalProtocolError as e:
             raise _rejected(e) from None
         deadline = time.monotonic() + timeout
+        resent = False
         pending: dict[int, _SideRequest] = {}
         collected: list[Message] = []
         finished = False
@@ -270,7 +271,13 @@ class Terminal:
                         raise LineLost("the terminal does not acknowledge: the line is down")
                 elif isinstance(event, SessionEnded):
                     if any(m is request for m in event.dropped):
-                        raise LineLost("the terminal restarted while the request was on its way")
+                        if resent:
+                            raise LineLost("the terminal keeps restarting: the line is unusable")
+                        # The terminal restarted and dropped the request unread, or read it
+                        # before it restarted. Sending it again is safe either way: a payment
+                        # is known by its client transaction id and never authorized twice.
+                        resent = True
+                        self._link.send(request, time.monotonic())
                 elif isinstance(event, PeerIncompatible):
                     raise ProtocolViolation(
                         f"the terminal speaks protocol version {event.version}; this driver "

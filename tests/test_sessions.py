@@ -5,6 +5,8 @@ terminal never dies from what a host sends or fails to send."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 import random
 import socket
@@ -18,6 +20,7 @@ import serial
 from miniclient import MiniClient, possim, start_terminal
 
 from driver import InputRejected, Terminal
+from firmware_sim.runner import TerminalConfig, TerminalRunner
 from driver.faults import hostile_bursts
 from firmware_sim.journal import Journal
 from firmware_sim.reconcile import reconcile
@@ -33,6 +36,16 @@ def pty_terminal(tmp_path: Path):  # type: ignore[no-untyped-def]
     yield port, journal, process
     process.kill()
     process.wait()
+
+
+@contextmanager
+def simulated_runner() -> Iterator[TerminalRunner]:
+    runner = TerminalRunner(TerminalConfig(port="pty"))
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
 
 
 def journal_entry(journal: Path, txn_id: str):  # type: ignore[no-untyped-def]
@@ -80,6 +93,17 @@ def test_answers_to_another_request_are_dropped_and_counted(pty_terminal) -> Non
         outcome = terminal.sale("1.00", "EUR", client_transaction_id="X2")
         assert outcome.approved
         assert outcome.reference == journal_entry(journal, "X2").reference
+
+
+def test_a_terminal_that_reboots_on_the_same_line_is_followed_by_a_long_lived_host() -> None:
+    # a real serial line stays when the terminal reboots: the host's next request reaches a
+    # link that does not know its session; the terminal says so, the driver sends it again
+    with simulated_runner() as runner, Terminal(runner.port.name) as terminal:
+        assert terminal.sale("1.00", "EUR", client_transaction_id="RB1").approved
+        runner.link = Link(runner.link.settings)  # the firmware restarts its link
+        outcome = terminal.sale("2.00", "EUR", client_transaction_id="RB2")
+        assert outcome.approved
+        assert terminal.sale("2.00", "EUR", client_transaction_id="RB2") == outcome  # once
 
 
 def test_back_to_back_processes_do_not_wait_for_the_previous_session(pty_terminal) -> None:  # type: ignore[no-untyped-def]
