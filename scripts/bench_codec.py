@@ -103,9 +103,11 @@ def _bcd(value: int, size: int) -> bytes:
 
 
 def floor_encode(message: SaleRequest | TransactionResult) -> bytes:
+    header = struct.pack(">H", message.request_id)
     if isinstance(message, SaleRequest):
         payload = (
-            _text(message.client_transaction_id)
+            header
+            + _text(message.client_transaction_id)
             + _bcd(message.amount, 6)
             + _bcd(by_alpha(message.currency).numeric, 2)
         )
@@ -113,6 +115,7 @@ def floor_encode(message: SaleRequest | TransactionResult) -> bytes:
     m = message
     payload = b"".join(
         (
+            header,
             _text(m.client_transaction_id),
             bytes((m.kind, m.status)),
             m.response_code.encode("ascii"),
@@ -135,11 +138,12 @@ def floor_decode(wire: bytes) -> object:
     if stx != 2 or struct.unpack_from(">H", wire, end)[0] != crc_hqx(wire[1:end], 0xFFFF):
         raise ValueError("bad frame")
     data = wire[6:end]
-    txn_id, pos = _read_text(data, 0)
+    (request_id,) = struct.unpack_from(">H", data)
+    txn_id, pos = _read_text(data, 2)
     if message_type == MessageType.SALE_REQUEST:
         amount = int(data[pos : pos + 6].hex())
         currency = by_numeric(int(data[pos + 6 : pos + 8].hex())).alpha
-        return SaleRequest(txn_id, amount, currency)
+        return SaleRequest(txn_id, amount, currency, request_id=request_id)
     kind, status = TransactionKind(data[pos]), TransactionStatus(data[pos + 1])
     response_code = data[pos + 2 : pos + 4].decode("ascii")
     auth_code, pos = _read_text(data, pos + 4)
@@ -163,6 +167,7 @@ def floor_decode(wire: bytes) -> object:
         entry_mode,
         original_reference,
         when,
+        request_id=request_id,
     )
 
 

@@ -82,3 +82,16 @@ def test_installed_package_imports_and_is_typed(package: str) -> None:
     module = importlib.import_module(package)
     assert module.__file__ is not None
     assert (Path(module.__file__).parent / "py.typed").is_file()
+
+
+def test_a_client_command_does_not_load_the_simulator() -> None:
+    # each `possim sale` of a process-per-command checkout pays for what it imports
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from driver.cli import main; main(['sale', '--port', '/dev/null-port',"
+        " '--amount', '1e9']); print(sorted(m for m in sys.modules if m.startswith('firmware_sim')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() in ("[]", "['firmware_sim', 'firmware_sim.layout']"), done.stdout
