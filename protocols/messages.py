@@ -173,6 +173,16 @@ def _check_enum(value: Any, enum: type[Enum], field: str) -> None:
         raise FieldError(field, ErrorCode.INVALID_FIELD, f"must be a {enum.__name__}")
 
 
+def _check_records(message: Message) -> None:
+    """Each field of ``message._RECORDS`` is a tuple of at most 255 records of its class."""
+    for name, record in message._RECORDS.items():
+        value = getattr(message, name)
+        if not isinstance(value, tuple) or len(value) > 255:
+            raise FieldError(name, ErrorCode.INVALID_FIELD, "must be a tuple of at most 255")
+        if not all(isinstance(item, record) for item in value):
+            raise FieldError(name, ErrorCode.INVALID_FIELD, f"must be {record.__name__}s")
+
+
 def _check_uint(value: Any, bits: int, field: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << bits:
         raise FieldError(field, ErrorCode.INVALID_FIELD, f"must be an unsigned {bits}-bit integer")
@@ -479,11 +489,7 @@ class SettlementResponse(Message):
 
     def __post_init__(self) -> None:
         _check_uint(self.batch_number, 32, "batch_number")
-        if not isinstance(self.totals, tuple) or len(self.totals) > 255:
-            raise FieldError("totals", ErrorCode.INVALID_FIELD, "must be a tuple of at most 255")
-        for totals in self.totals:
-            if not isinstance(totals, CurrencyTotals):
-                raise FieldError("totals", ErrorCode.INVALID_FIELD, "must be CurrencyTotals")
+        _check_records(self)
 
     _RECORDS: ClassVar[dict[str, type]] = {"totals": CurrencyTotals}
 
@@ -534,11 +540,7 @@ class StatusResponse(Message):
         _check_uint(self.amount, 63, "amount")
         _check_text(self.currency, "currency", 3, ascii_only=True)
         _check_text(self.reference, "reference", 12, ascii_only=True)
-        if not isinstance(self.counters, tuple) or len(self.counters) > 255:
-            raise FieldError("counters", ErrorCode.INVALID_FIELD, "must be a tuple of at most 255")
-        for counter in self.counters:
-            if not isinstance(counter, Counter):
-                raise FieldError("counters", ErrorCode.INVALID_FIELD, "must be Counters")
+        _check_records(self)
 
     _RECORDS: ClassVar[dict[str, type]] = {"counters": Counter}
 
