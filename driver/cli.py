@@ -174,8 +174,7 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
         ) as terminal:
             return action(terminal)
     except InputRejected as e:
-        name = getattr(e.code, "name", str(e.code))
-        return _fail("rejected", f"rejected ({name}): {e}{_ADVICE.get(e.code, '')}")
+        return _refused(e)
     except TerminalTimeout as e:
         return _fail("no_terminal", f"timeout: {e}; is the terminal running on {args.port}?")
     except PortNotFound as e:
@@ -195,8 +194,13 @@ _ADVICE: dict[object, str] = {
     ErrorCode.UNKNOWN_TRANSACTION: "; the terminal never took a payment with that id",
     ErrorCode.BUSY: "; wait for the running command, or possim cancel it",
     ErrorCode.UNKNOWN_CARD: "; see possim cards",
-    ErrorCode.REFUND_EXCEEDS_SALE: "",
 }
+
+
+def _refused(error: InputRejected) -> int:
+    """One line for a refusal: its code's name, the reason, and what to do where we know."""
+    name = getattr(error.code, "name", str(error.code))
+    return _fail("rejected", f"rejected ({name}): {error}{_ADVICE.get(error.code, '')}")
 
 
 def _json_or_text(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
@@ -226,8 +230,7 @@ def _checked_input(args: argparse.Namespace) -> int | None:
         if getattr(args, "amount", None) is not None:
             to_minor_units(args.amount, args.currency)
     except InputRejected as e:
-        name = getattr(e.code, "name", str(e.code))
-        return _fail("rejected", f"rejected ({name}): {e}")
+        return _refused(e)
     return None
 
 

@@ -33,7 +33,7 @@ from protocols.codes import (
     ReceiptCopy,
     TransactionKind,
 )
-from protocols.currency import MAX_MINOR_UNITS, by_alpha, parse_amount
+from protocols.currency import by_alpha, parse_amount
 from protocols.errors import ErrorCode, FieldError, LocalProtocolError
 from protocols.link import (
     DeliveryFailed,
@@ -73,6 +73,7 @@ from protocols.messages import (
     with_request_id,
 )
 from protocols.trace import TraceRecord, record_line
+from protocols.validation import check_amount
 
 from .errors import (
     InputRejected,
@@ -116,6 +117,13 @@ def _rejected(error: FieldError | LocalProtocolError) -> InputRejected:
     return InputRejected(error.error_code, error.field or "", str(error))
 
 
+def _other_version(version: int) -> ProtocolViolation:
+    return ProtocolViolation(
+        f"the terminal speaks protocol version {version}; this driver speaks "
+        f"{PROTOCOL_VERSION}: update one of them"
+    )
+
+
 def to_minor_units(amount: Amount, currency: str, field: str = "amount") -> int:
     """The amount in minor units, by the amount rule; InvalidAmount (a ValueError) if not."""
     try:
@@ -126,11 +134,7 @@ def to_minor_units(amount: Amount, currency: str, field: str = "amount") -> int:
         if isinstance(amount, bool) or not isinstance(amount, (int, str, Decimal)):
             raise FieldError(field, ErrorCode.INVALID_AMOUNT, f"{amount!r} is not an amount")
         if isinstance(amount, int):
-            if not 0 < amount <= MAX_MINOR_UNITS:
-                raise FieldError(
-                    field, ErrorCode.INVALID_AMOUNT, "minor units: more than zero, at most 12 digits"
-                )
-            return amount
+            return check_amount(amount, field)
         return parse_amount(str(amount), currency, field)
     except FieldError as e:
         raise InvalidAmount(e.error_code, e.field, e.reason) from None
@@ -279,10 +283,7 @@ class Terminal:
                         resent = True
                         self._link.send(request, time.monotonic())
                 elif isinstance(event, PeerIncompatible):
-                    raise ProtocolViolation(
-                        f"the terminal speaks protocol version {event.version}; this driver "
-                        f"speaks {PROTOCOL_VERSION}: update one of them"
-                    )
+                    raise _other_version(event.version)
                 elif isinstance(event, MessageRejected):
                     raise ProtocolViolation(f"the terminal sent a bad message: {event.error}")
                 elif isinstance(event, MessageReceived):
@@ -514,10 +515,7 @@ class Terminal:
         response = got[-1]
         assert isinstance(response, InfoResponse)
         if response.protocol_version != PROTOCOL_VERSION:
-            raise ProtocolViolation(
-                f"the terminal speaks protocol version {response.protocol_version}; this driver "
-                f"speaks {PROTOCOL_VERSION}: update one of them"
-            )
+            raise _other_version(response.protocol_version)
         return TerminalInfo(
             response.protocol_version,
             response.firmware_version,

@@ -39,7 +39,7 @@ from protocols.codes import (
     TransactionKind,
     TransactionStatus,
 )
-from protocols.currency import by_alpha, format_amount
+from protocols.currency import by_alpha, format_amount, format_money
 from protocols.emvqr import build_mpm, parse_mpm
 from protocols.errors import ErrorCode, ProtocolError
 from protocols.messages import (
@@ -607,7 +607,7 @@ class TerminalCore:
             Prompt(
                 PromptId.AMOUNT,
                 self.txn.language,
-                f"{self.txn.currency} {format_amount(self.txn.amount, self.txn.currency)}",
+                format_money(self.txn.amount, self.txn.currency),
             )
         )
         self._prompt(PromptId.INSERT_CARD)

@@ -292,8 +292,7 @@ class TerminalRunner:
             try:
                 self.step()
             except Exception as e:  # noqa: BLE001 - the last line of defence: count, go on
-                self.counters.internal_errors += 1
-                print(f"possim: internal error {type(e).__name__}; going on", file=sys.stderr)
+                self._internal_error(e)
                 time.sleep(0.01)
 
     def _poll_reader(self) -> None:
@@ -337,7 +336,9 @@ class TerminalRunner:
                 )
             elif isinstance(event, MessageRejected):
                 error, request_id, session = event.error, event.request_id, event.session
-                self._guarded(lambda: self.core.reject(error, request_id, session), request_id, session)
+                self._guarded(
+                    lambda: self.core.reject(error, request_id, session), request_id, session
+                )
             else:
                 continue
             self._send_all()
@@ -373,6 +374,11 @@ class TerminalRunner:
         if self.on_message is not None:
             self.on_message(message)
 
+    def _internal_error(self, error: Exception) -> None:
+        """Count a fault and say it in one line: its type only, never data that may be a card's."""
+        self.counters.internal_errors += 1
+        print(f"possim: internal error {type(error).__name__}; going on", file=sys.stderr)
+
     def _guarded(
         self, handle: Callable[[], None], request_id: int | None, session: bytes | None = None
     ) -> None:
@@ -381,8 +387,7 @@ class TerminalRunner:
         try:
             handle()
         except Exception as e:  # noqa: BLE001 - nothing a host sends may take the terminal down
-            self.counters.internal_errors += 1
-            print(f"possim: internal error {type(e).__name__}; going on", file=sys.stderr)
+            self._internal_error(e)
             if request_id is not None:
                 text = "internal error: the terminal goes on"
                 error = Error(ErrorCode.INTERNAL_ERROR, "", text, request_id=request_id)

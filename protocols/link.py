@@ -458,8 +458,7 @@ class Link:
             if names == self._session:
                 self._confirmed(now)
             elif not self._reset_outstanding():  # our answer was lost: answer again
-                self._needs_reset = self._answer_due = True
-                self._pump(now)
+                self._announce(now)
             return
         if self._peer_session is not None:
             dropped = [o.message for o in self._queue if o.message is not None]
@@ -481,8 +480,12 @@ class Link:
         if self._peer_knows_us:
             self._confirmed(now)
         else:
-            self._needs_reset = self._answer_due = True
-            self._pump(now)
+            self._announce(now)
+
+    def _announce(self, now: float) -> None:
+        """Send our LINK_RESET now, naming the peer's session: it does not know ours."""
+        self._needs_reset = self._answer_due = True
+        self._pump(now)
 
     def _reset_outstanding(self) -> bool:
         out = self._outstanding
