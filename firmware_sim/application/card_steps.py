@@ -1,0 +1,206 @@
+"""The card steps of a payment, from "insert card" to the card's last word: which interface
+the card came by, what the kernel reads from it, how the cardholder is verified, the card's
+first and second GENERATE AC. The kernel does the APDUs; this module decides what they mean
+for the transaction (with the kind's row of :data:`~.kinds.KIND_RULES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from protocols.codes import EntryMode, PromptId
+from protocols.currency import by_alpha, format_money
+from protocols.messages import Prompt
+
+from ..cards import Cvm, VirtualCard
+from ..kernel import InProcessReader
+from ..kernel.contact import (
+    Selection,
+    card_language,
+    cvm_rule,
+    first_generate_ac,
+    read_application_data,
+    second_generate_ac,
+    select_application,
+    terminal_data,
+)
+from ..kernel.contactless import card_declined_offline, needs_cvm, select_contactless, ttq
+from ..kernel.magstripe import stripe_accepted
+from ..kernel.qr import merchant_qr
+from ..prompts import LANGUAGES
+from ..states import TerminalState
+from .kinds import KIND_RULES
+
+if TYPE_CHECKING:
+    from ..core import TerminalCore
+    from .transaction import Transaction
+
+__all__ = ["CARD_TIMEOUT", "CardSteps"]
+
+CARD_TIMEOUT = 60.0
+S = TerminalState
+
+
+class CardSteps:
+    def __init__(self, core: TerminalCore) -> None:
+        self._core = core
+
+    def on_enter(self) -> dict[TerminalState, Callable[[], None]]:
+        return {
+            S.WAITING_FOR_CARD: self.enter_waiting_for_card,
+            S.CARD_READ: self.enter_card_read,
+            S.APPLICATION_SELECTION: self.enter_application_selection,
+            S.READING_APPLICATION_DATA: self.enter_reading_application_data,
+            S.CARDHOLDER_VERIFICATION: self.enter_cardholder_verification,
+            S.QR_DISPLAYED: self.enter_qr_displayed,
+            S.TERMINAL_RISK_MANAGEMENT: self.enter_risk_management,
+            S.COMPLETION: self.enter_completion,
+        }
+
+    def _txn(self) -> Transaction:
+        txn = self._core.txn
+        assert txn is not None
+        return txn
+
+    def terminal_data(self) -> dict[int, bytes]:
+        txn, core = self._txn(), self._core
+        when = datetime.fromtimestamp(core.now, timezone.utc)
+        return terminal_data(
+            amount=txn.amount,
+            currency_numeric=by_alpha(txn.currency).numeric,
+            transaction_type=KIND_RULES[txn.kind].transaction_type,
+            date=when.strftime("%y%m%d"),
+            unpredictable_number=core.random(4),
+            ttq=ttq(txn.amount) if txn.entry_mode is EntryMode.TAP else bytes(4),
+        )
+
+    def enter_waiting_for_card(self) -> None:
+        txn, core = self._txn(), self._core
+        core.set_deadline(CARD_TIMEOUT)
+        core.send(Prompt(PromptId.AMOUNT, txn.language, format_money(txn.amount, txn.currency)))
+        core.prompt(PromptId.INSERT_CARD)
+
+    def enter_card_read(self) -> None:
+        txn, core = self._txn(), self._core
+        core.clear_deadline()
+        if txn.card is None and txn.reader is not None:  # a card in a real reader
+            txn.reader.power_on()
+            core.fire("chip_read")
+            return
+        card = txn.card
+        assert card is not None
+        if txn.entry_mode in (EntryMode.CHIP, EntryMode.TAP):
+            virtual = core.wallet.setdefault(card.name, VirtualCard(card, core.store))
+            txn.reader = InProcessReader(virtual)
+            txn.reader.power_on()
+            core.fire("chip_read" if txn.entry_mode is EntryMode.CHIP else "tap_read")
+        elif txn.entry_mode is EntryMode.QR:
+            txn.qr_payload = merchant_qr(
+                txn.amount,
+                txn.currency,
+                reference=txn.client_transaction_id,
+                merchant_id=core.serial_number,
+            )
+            core.prompt(PromptId.SCAN_QR_CODE)
+            if core.display_observer is not None:
+                core.display_observer(txn.qr_payload)
+            core.fire("show_qr")
+        elif txn.entry_mode is EntryMode.SWIPE:
+            txn.track2 = card.track2
+            if stripe_accepted(txn.track2, fallback=txn.fallback):
+                core.fire("stripe_read")
+            else:
+                core.prompt(PromptId.USE_CHIP_READER)  # a chip card must use its chip
+                core.fire("use_chip")
+        else:
+            core.prompt(PromptId.NOT_ACCEPTED)
+            core.fire("use_chip")
+
+    def _selected(self, selection: Selection) -> None:
+        txn = self._txn()
+        txn.tags.update(selection.tags)
+        txn.language = card_language(selection.language_preferences, LANGUAGES) or txn.language
+        self._core.fire("application_selected")
+
+    def enter_application_selection(self) -> None:
+        txn, core = self._txn(), self._core
+        if txn.entry_mode is EntryMode.TAP:
+            self._selected(select_contactless(core.apdu))
+            return
+        selection = select_application(core.apdu)
+        if selection is None:  # the chip does not work: fall back to the stripe
+            txn.fallback = True
+            core.prompt(PromptId.USE_MAG_STRIPE)
+            core.fire("chip_failed")
+            return
+        self._selected(selection)
+
+    def enter_reading_application_data(self) -> None:
+        txn = self._txn()
+        read = read_application_data(self._core.apdu, txn.tags, self.terminal_data())
+        if read.chip is not None:
+            txn.chip = read.chip
+        if read.track2 is not None:
+            txn.track2 = read.track2
+        self._core.fire("data_read")
+
+    def enter_cardholder_verification(self) -> None:
+        txn, core = self._txn(), self._core
+        if not KIND_RULES[txn.kind].verifies_cardholder:
+            txn.cvm_result = f"NO CVM ({txn.kind.name})"
+            core.fire("verified")
+        elif txn.entry_mode is EntryMode.SWIPE:
+            core.fire("ask_online_pin")
+        elif txn.entry_mode is EntryMode.QR:
+            txn.cvm_result = "NO CVM (WALLET)"  # the wallet authenticated its holder
+            core.fire("verified")
+        elif txn.entry_mode is EntryMode.TAP:
+            if needs_cvm(txn.amount):
+                core.fire("ask_online_pin")
+            else:
+                txn.cvm_result = "NO CVM (CONTACTLESS)"
+                core.fire("verified")
+        else:
+            rule = cvm_rule(txn.tags)
+            if rule is Cvm.OFFLINE_PIN:
+                core.fire("ask_offline_pin")
+            elif rule is Cvm.ONLINE_PIN:
+                core.fire("ask_online_pin")
+            else:
+                txn.cvm_result = "NO CVM"
+                core.fire("verified")
+
+    def enter_qr_displayed(self) -> None:
+        self._core.set_deadline(CARD_TIMEOUT)
+
+    def enter_risk_management(self) -> None:
+        # Floor limit zero: every transaction goes online. On the contact path the first
+        # GENERATE AC asks for an ARQC; a tap's card already said with GPO.
+        txn, core = self._txn(), self._core
+        if txn.entry_mode is EntryMode.TAP and card_declined_offline(txn.tags):
+            txn.response_code = "Z1"  # the card declined offline (AAC at GPO)
+            core.fire("decline")
+            return
+        if txn.entry_mode is EntryMode.CHIP and KIND_RULES[txn.kind].asks_cryptogram:
+            chip = first_generate_ac(core.apdu, txn.tags, self.terminal_data())
+            if chip is None:
+                txn.response_code = "Z1"  # the card declined offline (AAC)
+                core.fire("decline")
+                return
+            txn.chip = chip
+        core.fire("go_online")
+
+    def enter_completion(self) -> None:
+        txn, core = self._txn(), self._core
+        accepted = second_generate_ac(
+            core.apdu, txn.tags, self.terminal_data(), txn.response_code, txn.arpc
+        )
+        if accepted:
+            core.fire("approve")
+            return
+        if txn.response_code == "00":
+            txn.response_code = "Z3"  # approved online but the card refused (AAC)
+            core.authorizer.reverse(txn.reference)
+        core.fire("decline")

@@ -1,0 +1,113 @@
+"""What the journal keeps of a transaction and how a kept outcome goes to the host: the
+receipts (the cardholder's copy in the card's language, the merchant's in the terminal's), the
+completion record, and the RECEIPT and TRANSACTION_RESULT messages built from a journal entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from protocols.codes import ReceiptCopy, TransactionStatus
+from protocols.messages import Message, Receipt, TransactionResult
+from protocols.validation import mask_pan
+
+from ..journal import JournalEntry
+from ..receipts import ReceiptFacts, receipt_lines
+
+if TYPE_CHECKING:
+    from ..core import TerminalCore
+
+__all__ = ["Receipts", "Records"]
+
+Receipts = tuple[tuple[str, ...], tuple[str, ...]]  # (cardholder's copy, merchant's copy)
+
+
+class Records:
+    def __init__(self, core: TerminalCore) -> None:
+        self._core = core
+
+    def receipts(self, facts: ReceiptFacts, card_language: str) -> Receipts:
+        """The cardholder's copy in the card's language, the merchant's in the terminal's."""
+        return (
+            receipt_lines(facts, card_language, ReceiptCopy.CUSTOMER),
+            receipt_lines(facts, self._core.language, ReceiptCopy.MERCHANT),
+        )
+
+    def record_outcome(self, status: TransactionStatus) -> JournalEntry:
+        """The running transaction's approval or decline, with both receipts."""
+        txn, core = self._core.txn, self._core
+        assert txn is not None
+        facts = ReceiptFacts(
+            txn.kind,
+            txn.amount,
+            txn.currency,
+            mask_pan(txn.pan) if txn.pan else "",
+            txn.entry_mode,
+            "approved" if status is TransactionStatus.APPROVED else "declined",
+            txn.response_code,
+            txn.reference,
+            txn.auth_code,
+            int(core.now),
+            txn.cvm_result,
+        )
+        return self.record(
+            status, txn.response_code, txn.auth_code, self.receipts(facts, txn.language)
+        )
+
+    def record(
+        self,
+        status: TransactionStatus,
+        response_code: str,
+        auth_code: str,
+        receipts: Receipts,
+    ) -> JournalEntry:
+        """Commit the running transaction's outcome to the journal, with the cardholder's
+        and the merchant's receipts."""
+        txn, core = self._core.txn, self._core
+        assert txn is not None
+        return core.journal.record_completion(
+            txn.client_transaction_id,
+            txn.kind,
+            txn.amount,
+            txn.currency,
+            txn.original_reference,
+            status,
+            response_code,
+            auth_code,
+            mask_pan(txn.pan) if txn.pan else "",
+            txn.entry_mode,
+            int(core.now),
+            *receipts,
+        )
+
+    def reply_outcome(self, entry: JournalEntry) -> None:
+        """A stored outcome as the answer to the request being handled (LOOKUP, LAST, a
+        repeated SALE)."""
+        self.send_outcome(entry, self._core.reply)
+
+    def send_outcome(
+        self, entry: JournalEntry, send: Callable[[Message], None] | None = None
+    ) -> None:
+        send = send or self._core.send
+        status = entry.status if entry.status is not None else TransactionStatus.FAILED
+        if entry.receipt:
+            send(Receipt(entry.client_transaction_id, ReceiptCopy.CUSTOMER, entry.receipt))
+        if entry.merchant_receipt:
+            send(Receipt(entry.client_transaction_id, ReceiptCopy.MERCHANT, entry.merchant_receipt))
+        send(
+            TransactionResult(
+                client_transaction_id=entry.client_transaction_id,
+                kind=entry.kind,
+                status=status,
+                response_code=entry.response_code.ljust(2)[:2],
+                auth_code=entry.auth_code,
+                reference=entry.reference,
+                amount=entry.amount,
+                currency=entry.currency,
+                masked_pan=entry.masked_pan,
+                entry_mode=entry.entry_mode,
+                original_reference=entry.original_reference,
+                time=entry.time,
+            )
+        )
