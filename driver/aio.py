@@ -98,6 +98,37 @@ class AsyncTerminal:
     ) -> TransactionOutcome:
         return await self._call(self._t.refund, amount, currency, reference, **kwargs)
 
+    async def preauth(
+        self, amount: Amount, currency: str = "EUR", **kwargs: Any
+    ) -> TransactionOutcome:
+        return await self._call(self._t.preauth, amount, currency, **kwargs)
+
+    async def increment(
+        self, reference: str, amount: Amount, currency: str = "EUR", **kwargs: Any
+    ) -> TransactionOutcome:
+        return await self._call(self._t.increment, reference, amount, currency, **kwargs)
+
+    async def complete(
+        self, reference: str, amount: Amount, currency: str = "EUR", **kwargs: Any
+    ) -> TransactionOutcome:
+        return await self._call(self._t.complete, reference, amount, currency, **kwargs)
+
+    async def release(
+        self, reference: str, currency: str = "EUR", **kwargs: Any
+    ) -> TransactionOutcome:
+        return await self._call(self._t.release, reference, currency, **kwargs)
+
+    async def void(self, reference: str, currency: str = "EUR", **kwargs: Any) -> TransactionOutcome:
+        return await self._call(self._t.void, reference, currency, **kwargs)
+
+    async def adjust_tip(
+        self, reference: str, tip: Amount, currency: str = "EUR", **kwargs: Any
+    ) -> TransactionOutcome:
+        return await self._call(self._t.adjust_tip, reference, tip, currency, **kwargs)
+
+    async def choose_tip(self, choice: int, tip: Amount = 0, currency: str = "EUR") -> None:
+        await self._call(self._t.choose_tip, choice, tip, currency)
+
     async def pin_block(self, pan: str, format: int = 0) -> PinBlockResult:
         return await self._call(self._t.pin_block, pan, format)
 

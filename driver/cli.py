@@ -96,25 +96,44 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print the result as JSON")
         return p
 
-    sale = client("sale", "take a payment")
-    sale.add_argument("--amount", required=True, help="in major units, e.g. 12.34")
-    sale.add_argument("--currency", default="EUR")
-    sale.add_argument("--id", dest="client_transaction_id", help="client transaction id")
-    refund = client("refund", "refund (part of) a sale")
-    refund.add_argument("--amount", required=True)
-    refund.add_argument("--currency", default="EUR")
+    def payment(name: str, help_text: str, *, amount: bool = True) -> argparse.ArgumentParser:
+        p = client(name, help_text)
+        if amount:
+            p.add_argument("--amount", required=True, help="in major units, e.g. 12.34")
+        p.add_argument("--currency", default="EUR")
+        p.add_argument("--id", dest="client_transaction_id", help="client transaction id")
+        return p
+
+    sale = payment("sale", "take a payment")
+    sale.add_argument(
+        "--tip-prompt", metavar="P,P,...", help="the cardholder picks a tip: up to 4 percentages"
+    )
+    sale.add_argument("--allow-partial", action="store_true", help="accept a partial approval")
+    refund = payment("refund", "refund (part of) a sale or completion")
     refund.add_argument("--reference", required=True, help="the sale's reference")
-    refund.add_argument("--id", dest="client_transaction_id")
+    preauth = payment("preauth", "pre-authorize (hold) an amount on the card")
+    preauth.add_argument("--allow-partial", action="store_true", help="accept a partial approval")
+    for name, help_text, takes_amount in (
+        ("increment", "raise an open pre-authorization", True),
+        ("complete", "capture a pre-authorization (once), with an optional tip", True),
+        ("release", "give up a pre-authorization", False),
+        ("void", "undo a sale, refund or completion before settlement", False),
+        ("tip", "set the tip of a sale or completion before settlement", False),
+    ):
+        follow_up = payment(name, help_text, amount=takes_amount)
+        follow_up.add_argument("--reference", required=True, help="the original's reference")
+        if name in ("complete", "tip"):
+            follow_up.add_argument("--tip", required=name == "tip", default="0", help="e.g. 2.00")
     pin_block = client("pin-block", "have the cardholder enter a PIN; print the PIN block")
     pin_block.add_argument("--pan", required=True)
     pin_block.add_argument("--format", type=int, choices=(0, 4), default=0)
-    client("last", "the last sale or refund")
-    lookup = client("lookup", "the outcome of the sale or refund that --id started")
+    client("last", "the last transaction")
+    lookup = client("lookup", "the outcome of the transaction that --id started")
     lookup.add_argument("--id", dest="client_transaction_id", required=True)
     client("info", "who the terminal is")
     client("status", "what the terminal is doing: state, transaction, journal and link counters")
     client("cancel", "cancel the running command")
-    client("settle", "close the batch: totals per currency")
+    client("settle", "close the batch: totals per currency and kind")
     sub.add_parser("cards", help="the test card catalogue")
     card = sub.add_parser("card", help="serve a catalogue card to pcscd through vpcd")
     card.add_argument("--card", default="default")
@@ -140,10 +159,13 @@ def _print_outcome(outcome: TransactionOutcome, as_json: bool) -> int:
     if as_json:
         print(json.dumps(outcome.to_json(), ensure_ascii=False))
     else:
+        data = outcome.to_json()
         print(
             f"{outcome.status.name.lower()} {outcome.response_code} "
             f"{outcome.currency} {outcome.amount_text} reference {outcome.reference}"
             + (f" auth {outcome.auth_code}" if outcome.auth_code else "")
+            + (f" partial: {data['approved_amount']} approved" if outcome.partial else "")
+            + (f" tip {data['tip_amount']}" if outcome.tip_amount else "")
         )
         for line in outcome.receipt:
             print(f"  {line}")
@@ -191,6 +213,8 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
 
 _ADVICE: dict[object, str] = {
     ErrorCode.ORIGINAL_NOT_FOUND: "; check the reference with possim last or possim lookup",
+    ErrorCode.ALREADY_SETTLED: "; after settlement, refund it instead",
+    ErrorCode.EXCEEDS_AUTHORIZATION: "; possim increment the pre-authorization first",
     ErrorCode.UNKNOWN_TRANSACTION: "; the terminal never took a payment with that id",
     ErrorCode.BUSY: "; wait for the running command, or possim cancel it",
     ErrorCode.UNKNOWN_CARD: "; see possim cards",
@@ -229,9 +253,49 @@ def _checked_input(args: argparse.Namespace) -> int | None:
     try:
         if getattr(args, "amount", None) is not None:
             to_minor_units(args.amount, args.currency)
+        if getattr(args, "tip", None) is not None:
+            to_minor_units(args.tip, args.currency, "tip_amount", allow_zero=True)
+        if getattr(args, "tip_prompt", None) is not None:
+            args.tip_prompt = _tip_percentages(args.tip_prompt)
     except InputRejected as e:
         return _refused(e)
     return None
+
+
+def _tip_percentages(text: str) -> tuple[int, ...]:
+    """``--tip-prompt 10,15,20``: up to four whole percentages from 1 to 100."""
+    parts = text.split(",")
+    if len(parts) > 4 or not all(p.isdigit() and 1 <= int(p) <= 100 for p in parts):
+        raise InputRejected(
+            ErrorCode.INVALID_FIELD,
+            "tip_percentages",
+            f"{text!r}: give up to 4 whole percentages from 1 to 100, like 10,15,20",
+        )
+    return tuple(int(p) for p in parts)
+
+
+_PAYMENTS: dict[str, Callable[[Terminal, argparse.Namespace, str | None], TransactionOutcome]] = {
+    "sale": lambda t, a, i: t.sale(
+        a.amount,
+        a.currency,
+        client_transaction_id=i,
+        allow_partial=a.allow_partial,
+        tip_percentages=a.tip_prompt or (),
+    ),
+    "refund": lambda t, a, i: t.refund(a.amount, a.currency, a.reference, client_transaction_id=i),
+    "preauth": lambda t, a, i: t.preauth(
+        a.amount, a.currency, client_transaction_id=i, allow_partial=a.allow_partial
+    ),
+    "increment": lambda t, a, i: t.increment(
+        a.reference, a.amount, a.currency, client_transaction_id=i
+    ),
+    "complete": lambda t, a, i: t.complete(
+        a.reference, a.amount, a.currency, tip=a.tip, client_transaction_id=i
+    ),
+    "release": lambda t, a, i: t.release(a.reference, a.currency, client_transaction_id=i),
+    "void": lambda t, a, i: t.void(a.reference, a.currency, client_transaction_id=i),
+    "tip": lambda t, a, i: t.adjust_tip(a.reference, a.tip, a.currency, client_transaction_id=i),
+}
 
 
 def _client_command(args: argparse.Namespace) -> int:
@@ -239,28 +303,10 @@ def _client_command(args: argparse.Namespace) -> int:
     refused = _checked_input(args)
     if refused is not None:
         return refused
-    if command == "sale":
+    if command in _PAYMENTS:
+        run = _PAYMENTS[command]
         return _with_terminal(
-            args,
-            lambda t: _print_outcome(
-                t.sale(
-                    args.amount, args.currency, client_transaction_id=args.client_transaction_id
-                ),
-                args.json,
-            ),
-        )
-    if command == "refund":
-        return _with_terminal(
-            args,
-            lambda t: _print_outcome(
-                t.refund(
-                    args.amount,
-                    args.currency,
-                    args.reference,
-                    client_transaction_id=args.client_transaction_id,
-                ),
-                args.json,
-            ),
+            args, lambda t: _print_outcome(run(t, args, args.client_transaction_id), args.json)
         )
     if command == "last":
         return _with_terminal(args, lambda t: _print_outcome(t.last(), args.json))
@@ -315,11 +361,9 @@ def _client_command(args: argparse.Namespace) -> int:
 
         def settle(t: Terminal) -> int:
             data = t.settle().to_json()
-            lines = [f"batch {data['batch_number']} closed"] + [
-                f"  {x['currency']}: {x['sale_count']} sales {x['sale_total']},"
-                f" {x['refund_count']} refunds {x['refund_total']}"
-                for x in data["totals"]
-            ]
+            rows = [[x["currency"], x["kind"], str(x["count"]), x["total"]] for x in data["totals"]]
+            lines = [f"batch {data['batch_number']} closed"]
+            lines += table(["currency", "kind", "count", "total"], rows) if rows else []
             return _json_or_text(args, data, "\n".join(lines))
 
         return _with_terminal(args, settle)

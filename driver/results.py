@@ -21,7 +21,7 @@ from protocols.codes import (
     TransactionStatus,
 )
 from protocols.currency import format_amount
-from protocols.messages import CurrencyTotals, TransactionResult
+from protocols.messages import KindTotals, TransactionResult
 
 __all__ = [
     "TransactionOutcome",
@@ -52,10 +52,17 @@ class TransactionOutcome:
     time: int
     receipt: tuple[str, ...]
     merchant_receipt: tuple[str, ...] = ()
+    approved_amount: int = 0  # minor units; less than ``amount`` on a partial approval
+    tip_amount: int = 0
 
     @property
     def approved(self) -> bool:
         return self.status is TransactionStatus.APPROVED
+
+    @property
+    def partial(self) -> bool:
+        """Approved for less than was asked (response code 10)."""
+        return self.approved and self.approved_amount < self.amount
 
     @property
     def amount_text(self) -> str:
@@ -83,12 +90,17 @@ class TransactionOutcome:
             time=result.time,
             receipt=receipt,
             merchant_receipt=merchant_receipt,
+            approved_amount=result.approved_amount,
+            tip_amount=result.tip_amount,
         )
 
     def to_json(self) -> dict[str, Any]:
         """The design's keys: status, response_code, auth_code, reference, amount, currency,
-        masked_pan, entry_mode, receipt, merchant_receipt (and the client transaction id)."""
+        masked_pan, entry_mode, receipt, merchant_receipt (and the client transaction id);
+        kind, requested_amount, approved_amount, tip_amount, original_reference."""
+        money = self.currency
         return {
+            "kind": _KIND_NAMES[self.kind],
             "status": self.status.name.lower(),
             "response_code": self.response_code,
             "auth_code": self.auth_code,
@@ -100,7 +112,16 @@ class TransactionOutcome:
             "receipt": list(self.receipt),
             "merchant_receipt": list(self.merchant_receipt),
             "client_transaction_id": self.client_transaction_id,
+            "requested_amount": format_amount(self.amount, money),
+            "approved_amount": format_amount(self.approved_amount, money),
+            "tip_amount": format_amount(self.tip_amount, money),
+            "original_reference": self.original_reference,
         }
+
+
+# the JSON names of the kinds (design.md): TIP_ADJUST is "tip"
+_KIND_NAMES = {kind: kind.name.lower() for kind in TransactionKind}
+_KIND_NAMES[TransactionKind.TIP_ADJUST] = "tip"
 
 
 @dataclass(frozen=True)
@@ -138,7 +159,14 @@ class TerminalInfo:
 @dataclass(frozen=True)
 class Settlement:
     batch_number: int
-    totals: tuple[CurrencyTotals, ...]
+    totals: tuple[KindTotals, ...]
+
+    def total(self, kind: TransactionKind, currency: str) -> tuple[int, int]:
+        """(count, total in minor units) of one kind in one currency; (0, 0) if none."""
+        for line in self.totals:
+            if (line.kind, line.currency) == (kind, currency):
+                return line.count, line.total
+        return 0, 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,10 +174,9 @@ class Settlement:
             "totals": [
                 {
                     "currency": t.currency,
-                    "sale_count": t.sale_count,
-                    "sale_total": format_amount(t.sale_total, t.currency),
-                    "refund_count": t.refund_count,
-                    "refund_total": format_amount(t.refund_total, t.currency),
+                    "kind": _KIND_NAMES[t.kind],
+                    "count": t.count,
+                    "total": format_amount(t.total, t.currency),
                 }
                 for t in self.totals
             ],
@@ -173,7 +200,7 @@ class TerminalStatus:
         running = None
         if self.kind is not None:
             running = {
-                "kind": self.kind.name.lower(),
+                "kind": _KIND_NAMES[self.kind],
                 "client_transaction_id": self.client_transaction_id,
                 "amount": format_amount(self.amount, self.currency),
                 "currency": self.currency,

@@ -17,10 +17,8 @@ import queue
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import serial
 
@@ -30,10 +28,8 @@ from protocols.codes import (
     EntryMode,
     PinBlockFormat,
     PinEntry,
-    ReceiptCopy,
     TransactionKind,
 )
-from protocols.currency import by_alpha, parse_amount
 from protocols.errors import ErrorCode, FieldError, LocalProtocolError
 from protocols.link import (
     DeliveryFailed,
@@ -50,18 +46,14 @@ from protocols.messages import (
     Error,
     InfoRequest,
     InfoResponse,
-    LastResultRequest,
-    LookupRequest,
     Message,
     PinBlockRequest,
     PinBlockResponse,
     Prompt,
-    Receipt,
-    RefundRequest,
-    SaleRequest,
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
+    SimChooseTip,
     SimEnterPin,
     SimPowerCycle,
     SimPresentCard,
@@ -69,15 +61,12 @@ from protocols.messages import (
     SimRemoveCard,
     StatusRequest,
     StatusResponse,
-    TransactionResult,
     with_request_id,
 )
 from protocols.trace import TraceRecord, record_line
-from protocols.validation import check_amount
 
 from .errors import (
     InputRejected,
-    InvalidAmount,
     LineLost,
     OutcomeUnknown,
     PortBusy,
@@ -85,6 +74,8 @@ from .errors import (
     ProtocolViolation,
     TerminalTimeout,
 )
+from .inputs import Amount, PromptHandler, rejected, to_minor_units
+from .payments import PaymentCommands
 from .results import (
     PinBlockResult,
     Settlement,
@@ -95,8 +86,6 @@ from .results import (
 
 __all__ = ["Terminal", "Amount", "PromptHandler", "to_minor_units"]
 
-Amount = int | str | Decimal  # int: minor units; str or Decimal: major units ("12.34")
-PromptHandler = Callable[[Prompt], None]
 COMMAND_TIMEOUT = 120.0
 CONTROL_TIMEOUT = 10.0
 
@@ -111,12 +100,6 @@ class _SideRequest:
     answer: Message | None = None
 
 
-def _rejected(error: FieldError | LocalProtocolError) -> InputRejected:
-    if isinstance(error, FieldError):
-        return InputRejected(error.error_code, error.field, error.reason)
-    return InputRejected(error.error_code, error.field or "", str(error))
-
-
 def _other_version(version: int) -> ProtocolViolation:
     return ProtocolViolation(
         f"the terminal speaks protocol version {version}; this driver speaks "
@@ -124,23 +107,7 @@ def _other_version(version: int) -> ProtocolViolation:
     )
 
 
-def to_minor_units(amount: Amount, currency: str, field: str = "amount") -> int:
-    """The amount in minor units, by the amount rule; InvalidAmount (a ValueError) if not."""
-    try:
-        by_alpha(currency)
-    except FieldError as e:
-        raise _rejected(e) from None
-    try:
-        if isinstance(amount, bool) or not isinstance(amount, (int, str, Decimal)):
-            raise FieldError(field, ErrorCode.INVALID_AMOUNT, f"{amount!r} is not an amount")
-        if isinstance(amount, int):
-            return check_amount(amount, field)
-        return parse_amount(str(amount), currency, field)
-    except FieldError as e:
-        raise InvalidAmount(e.error_code, e.field, e.reason) from None
-
-
-class Terminal:
+class Terminal(PaymentCommands):
     """A possim terminal (or any device speaking its protocol) at ``port``: a pyserial URL or
     device, or an open ``serial.SerialBase``. With ``reconnect=True`` a sale or refund whose
     line drops reopens the port and learns its outcome from the terminal's journal."""
@@ -256,7 +223,7 @@ class Terminal:
         try:
             self._link.send(request, time.monotonic())
         except LocalProtocolError as e:
-            raise _rejected(e) from None
+            raise rejected(e) from None
         deadline = time.monotonic() + timeout
         resent = False
         pending: dict[int, _SideRequest] = {}
@@ -384,60 +351,6 @@ class Terminal:
         )
         return got[-1]
 
-    # --- payments --------------------------------------------------------------------------
-
-    def sale(
-        self,
-        amount: Amount,
-        currency: str = "EUR",
-        *,
-        client_transaction_id: str | None = None,
-        on_prompt: PromptHandler | None = None,
-        timeout: float | None = None,
-    ) -> TransactionOutcome:
-        """Take a payment. A decline is an outcome; errors are exceptions."""
-        txn_id = client_transaction_id or uuid.uuid4().hex
-        try:
-            request = SaleRequest(txn_id, to_minor_units(amount, currency), currency)
-        except FieldError as e:
-            raise _rejected(e) from None
-        return self._payment(request, on_prompt, timeout)
-
-    def refund(
-        self,
-        amount: Amount,
-        currency: str,
-        reference: str,
-        *,
-        client_transaction_id: str | None = None,
-        on_prompt: PromptHandler | None = None,
-        timeout: float | None = None,
-    ) -> TransactionOutcome:
-        """Refund (part of) the approved sale with this reference."""
-        txn_id = client_transaction_id or uuid.uuid4().hex
-        try:
-            request = RefundRequest(txn_id, to_minor_units(amount, currency), currency, reference)
-        except FieldError as e:
-            raise _rejected(e) from None
-        return self._payment(request, on_prompt, timeout)
-
-    def _payment(
-        self,
-        request: SaleRequest | RefundRequest,
-        on_prompt: PromptHandler | None,
-        timeout: float | None,
-    ) -> TransactionOutcome:
-        txn_id = request.client_transaction_id
-        try:
-            got = self._exchange(request, _result_for(txn_id), timeout or self.timeout, on_prompt)
-        except LineLost as e:
-            if not self.reconnect:
-                raise OutcomeUnknown(
-                    txn_id, f"{e}; ask lookup({txn_id!r}) for the outcome"
-                ) from None
-            return self._recover(txn_id)
-        return _outcome(got, txn_id)
-
     def _recover(self, txn_id: str) -> TransactionOutcome:
         """Reopen the line and ask the journal; never send the payment again."""
         deadline = time.monotonic() + self.reconnect_within
@@ -460,24 +373,6 @@ class Terminal:
             txn_id, f"the outcome of {txn_id} is not known yet ({last_error}); ask lookup() later"
         )
 
-    def last(self) -> TransactionOutcome:
-        """The outcome of the last sale or refund, from the terminal's journal."""
-        got = self._exchange(LastResultRequest(), _is_result, self.control_timeout, None)
-        result = got[-1]
-        assert isinstance(result, TransactionResult)
-        return _outcome(got, result.client_transaction_id)
-
-    def lookup(self, client_transaction_id: str) -> TransactionOutcome:
-        """The outcome of the sale or refund with this client transaction id."""
-        try:
-            request = LookupRequest(client_transaction_id)
-        except FieldError as e:
-            raise _rejected(e) from None
-        got = self._exchange(
-            request, _result_for(client_transaction_id), self.control_timeout, None
-        )
-        return _outcome(got, client_transaction_id)
-
     def pin_block(
         self,
         pan: str,
@@ -491,7 +386,7 @@ class Terminal:
             request = PinBlockRequest(pan, PinBlockFormat(format))
         except ValueError as e:
             if isinstance(e, FieldError):
-                raise _rejected(e) from None
+                raise rejected(e) from None
             raise InputRejected(
                 ErrorCode.INVALID_PIN_BLOCK_FORMAT, "format", "must be 0 or 4"
             ) from None
@@ -560,7 +455,7 @@ class Terminal:
         try:
             self._simulate(SimPresentCard(card, entry_mode))
         except FieldError as e:
-            raise _rejected(e) from None
+            raise rejected(e) from None
 
     def enter_pin(self, entry: PinEntry = PinEntry.CORRECT) -> None:
         self._simulate(SimEnterPin(entry))
@@ -574,21 +469,11 @@ class Terminal:
     def power_cycle(self) -> None:
         self._simulate(SimPowerCycle())
 
-
-def _result_for(txn_id: str) -> Callable[[Message], bool]:
-    return lambda m: isinstance(m, TransactionResult) and m.client_transaction_id == txn_id
-
-
-def _is_result(message: Message) -> bool:
-    return isinstance(message, TransactionResult)
-
-
-def _outcome(messages: list[Message], txn_id: str) -> TransactionOutcome:
-    result = next(m for m in reversed(messages) if isinstance(m, TransactionResult))
-    receipts: dict[ReceiptCopy, tuple[str, ...]] = {}
-    for message in messages:
-        if isinstance(message, Receipt) and message.client_transaction_id == txn_id:
-            receipts[message.copy] = message.lines
-    return TransactionOutcome.from_messages(
-        result, receipts.get(ReceiptCopy.CUSTOMER, ()), receipts.get(ReceiptCopy.MERCHANT, ())
-    )
+    def choose_tip(self, choice: int, tip: Amount = 0, currency: str = "EUR") -> None:
+        """The cardholder picks on the tip screen: 0 no tip, 1-4 the n-th offered percentage,
+        or ``TIP_CUSTOM`` (255) with a ``tip`` amount."""
+        custom = to_minor_units(tip, currency, "tip_amount", allow_zero=True)
+        try:
+            self._simulate(SimChooseTip(choice, custom))
+        except FieldError as e:
+            raise rejected(e) from None

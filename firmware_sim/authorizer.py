@@ -4,7 +4,12 @@ interface so that an ISO 8583 host can take its place.
 It decrypts the PIN block with the host DUKPT of keys/, checks the PIN, verifies the ARQC and
 answers with an ARPC (method 1), applies the test outcomes of design.md (the last two digits
 of the amount in minor units: 51 insufficient funds, 05 do not honour, 91 issuer
-unavailable), issues six-digit authorization codes, and keeps its own ledger in SQLite.
+unavailable; 10 with a partial approval of half when the request allows it, else 51),
+issues six-digit authorization codes, and keeps its own ledger in SQLite.
+
+Follow-ups (increment, completion, release, void, tip adjustment) carry no card: the issuer
+finds the original authorization in its ledger by reference. An increment is decided by its
+amount like a sale; the others are approved while the original stands.
 """
 
 from __future__ import annotations
@@ -30,10 +35,23 @@ __all__ = [
 
 # Response codes of ISO 8583 field 39 that the test outcomes use.
 AMOUNT_OUTCOMES = {51: "51", 5: "05", 91: "91"}
+PARTIAL = 10  # an amount ending in 10: half approved (code 10) if allowed, else 51
+PARTIALLY_APPROVED = "10"
+APPROVED_CODES = frozenset({"00", PARTIALLY_APPROVED})
 UNKNOWN_CARD = "14"
 EXPIRED_CARD = "54"
 INCORRECT_PIN = "55"
 CRYPTOGRAM_FAILED = "88"
+NO_ORIGINAL = "12"  # invalid transaction: the original authorization is not held
+FOLLOW_UPS = frozenset(
+    {
+        TransactionKind.INCREMENT,
+        TransactionKind.COMPLETION,
+        TransactionKind.RELEASE,
+        TransactionKind.VOID,
+        TransactionKind.TIP_ADJUST,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class AuthorizationRequest:
     pin_block: EncryptedPinBlock | None = None
     chip: ChipData | None = None
     original_reference: str = ""
+    allow_partial: bool = False  # the terminal accepts a partial approval (code 10)
 
 
 @dataclass(frozen=True)
@@ -66,10 +85,11 @@ class AuthorizationResponse:
     response_code: str
     auth_code: str = ""
     arpc: bytes = b""  # ARPC method 1; the issuer authentication data is ARPC || ARC
+    approved_amount: int = 0  # the whole amount, or less on a partial approval
 
     @property
     def approved(self) -> bool:
-        return self.response_code == "00"
+        return self.response_code in APPROVED_CODES
 
 
 class Authorizer(Protocol):
@@ -78,6 +98,14 @@ class Authorizer(Protocol):
     def reverse(self, reference: str) -> bool:
         """Undo an authorization; True if there was one to undo."""
         ...
+
+
+# what an approved follow-up does to the original authorization it names
+_EFFECT_ON_ORIGINAL = {
+    TransactionKind.COMPLETION: "captured",
+    TransactionKind.RELEASE: "released",
+    TransactionKind.VOID: "voided",
+}
 
 
 class BuiltInAuthorizer:
@@ -102,6 +130,9 @@ class BuiltInAuthorizer:
             " masked_pan TEXT, amount INTEGER, currency TEXT, response_code TEXT,"
             " auth_code TEXT, status TEXT)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+        if "original_reference" not in columns:  # a ledger from before follow-ups
+            self._db.execute("ALTER TABLE ledger ADD COLUMN original_reference TEXT DEFAULT ''")
 
     def __repr__(self) -> str:
         return "BuiltInAuthorizer()"
@@ -111,32 +142,45 @@ class BuiltInAuthorizer:
 
     def authorize(self, request: AuthorizationRequest) -> AuthorizationResponse:
         existing = self._db.execute(
-            "SELECT response_code, auth_code FROM ledger WHERE reference = ?", (request.reference,)
+            "SELECT response_code, auth_code, amount FROM ledger WHERE reference = ?",
+            (request.reference,),
         ).fetchone()
-        code = existing[0] if existing else self._decide(request)
         if existing:
-            auth_code = existing[1]
+            code, auth_code, approved_amount = existing[0], existing[1], int(existing[2])
         else:
+            code = self._decide(request)
+            if code == PARTIALLY_APPROVED and not request.allow_partial:
+                code = AMOUNT_OUTCOMES[51]  # insufficient funds for the whole amount
+            approved_amount = request.amount // 2 if code == PARTIALLY_APPROVED else request.amount
             auth_code = ""
-            if code == "00":
+            if code in APPROVED_CODES:
                 (count,) = self._db.execute(
                     "SELECT COUNT(*) FROM ledger WHERE auth_code != ''"
                 ).fetchone()
                 auth_code = f"{count + 1:06d}"
-            status = "authorized" if code == "00" else "declined"
+            status = "authorized" if code in APPROVED_CODES else "declined"
             self._db.execute(
-                "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     request.reference,
                     int(request.kind),
-                    mask_pan(request.pan),
-                    request.amount,
+                    mask_pan(request.pan) if request.pan else "",
+                    approved_amount if status == "authorized" else request.amount,
                     request.currency,
                     code,
                     auth_code,
                     status,
+                    request.original_reference,
                 ),
             )
+            effect = _EFFECT_ON_ORIGINAL.get(request.kind)
+            if status == "authorized" and effect is not None:
+                self._db.execute(
+                    "UPDATE ledger SET status = ? WHERE reference = ? AND status = 'authorized'",
+                    (effect, request.original_reference),
+                )
+        if code not in APPROVED_CODES:
+            approved_amount = 0
         arpc = b""
         if request.chip is not None:
             arpc = self._issuer.arpc(
@@ -146,9 +190,11 @@ class BuiltInAuthorizer:
                 request.chip.arqc,
                 code.encode(),
             )
-        return AuthorizationResponse(code, auth_code, arpc)
+        return AuthorizationResponse(code, auth_code, arpc, approved_amount)
 
     def _decide(self, request: AuthorizationRequest) -> str:
+        if request.kind in FOLLOW_UPS:
+            return self._decide_follow_up(request)
         card = self._cards.get(request.pan)
         if card is None:
             return UNKNOWN_CARD
@@ -165,14 +211,41 @@ class BuiltInAuthorizer:
             request.pan, request.pan_sequence, chip.atc, chip.data, chip.arqc
         ):
             return CRYPTOGRAM_FAILED
-        return AMOUNT_OUTCOMES.get(request.amount % 100, "00")
+        return self._by_amount(request.amount)
+
+    @staticmethod
+    def _by_amount(amount: int) -> str:
+        if amount % 100 == PARTIAL:
+            return PARTIALLY_APPROVED
+        return AMOUNT_OUTCOMES.get(amount % 100, "00")
+
+    def _decide_follow_up(self, request: AuthorizationRequest) -> str:
+        original = self._db.execute(
+            "SELECT status FROM ledger WHERE reference = ?", (request.original_reference,)
+        ).fetchone()
+        if original is None or original[0] != "authorized":
+            return NO_ORIGINAL  # the issuer holds no such authorization (any more)
+        if request.kind is TransactionKind.INCREMENT:
+            code = self._by_amount(request.amount)
+            return AMOUNT_OUTCOMES[51] if code == PARTIALLY_APPROVED else code
+        return "00"
 
     def reverse(self, reference: str) -> bool:
-        cursor = self._db.execute(
-            "UPDATE ledger SET status = 'reversed' WHERE reference = ? AND status = 'authorized'",
+        row = self._db.execute(
+            "SELECT kind, original_reference FROM ledger WHERE reference = ?"
+            " AND status = 'authorized'",
             (reference,),
-        )
-        return cursor.rowcount > 0
+        ).fetchone()
+        if row is None:
+            return False
+        self._db.execute("UPDATE ledger SET status = 'reversed' WHERE reference = ?", (reference,))
+        effect = _EFFECT_ON_ORIGINAL.get(TransactionKind(row[0]))
+        if effect is not None:  # the original stands again
+            self._db.execute(
+                "UPDATE ledger SET status = 'authorized' WHERE reference = ? AND status = ?",
+                (row[1], effect),
+            )
+        return True
 
     def ledger(self) -> list[tuple[str, int, str, str]]:
         """(reference, amount, currency, status) of every entry, for reconciliation."""

@@ -31,7 +31,9 @@ class AutoCardholder:
         entry_mode: EntryMode = EntryMode.CHIP,
         *,
         presents_cards: bool = True,
+        tip_choice: int = 1,
     ) -> None:
+        self.tip_choice = tip_choice  # on the tip screen: 0 none, n the n-th percentage
         self.card = card
         self.presents_cards = presents_cards  # False: the card is in a real reader
         self.entry_mode = entry_mode
@@ -42,6 +44,8 @@ class AutoCardholder:
         state = core.state
         if prompt.prompt_id is PromptId.USE_MAG_STRIPE:
             self._swipe_next = True
+        elif prompt.prompt_id is PromptId.CHOOSE_TIP and state is TerminalState.TIP_SELECTION:
+            core.choose_tip(self.tip_choice, 0, now)
         elif (
             prompt.prompt_id is PromptId.INSERT_CARD
             and state is TerminalState.WAITING_FOR_CARD

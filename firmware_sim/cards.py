@@ -374,7 +374,7 @@ class VirtualCard:
             genuine = issuer_auth[8:10] == arc and self._keys.arpc_matches(
                 atc, self._session["arqc"], issuer_auth[:8], arc
             )
-            approve = genuine and arc == b"00" and requested == 0x40
+            approve = genuine and arc in (b"00", b"10") and requested == 0x40  # 10: partial
             cid = 0x40 if approve else 0x00
             cryptogram = self._keys.cryptogram(atc, apdu.data + AIP + atc)
             self._session.clear()  # the transaction is over for the card

@@ -10,9 +10,12 @@ import threading
 
 from keys import Pin
 from protocols.codes import EntryMode
+from protocols.currency import parse_amount
 from protocols.errors import FieldError
+from protocols.messages import TIP_CUSTOM
 
 from .cards import CATALOGUE
+from .core import TerminalCore
 from .layout import table
 from .runner import TerminalConfig, TerminalRunner
 
@@ -20,7 +23,8 @@ __all__ = ["add_terminal_arguments", "run_terminal", "print_cards", "serve_card"
 
 MANUAL_HELP = (
     "commands: card NAME [chip|swipe|tap|qr] | pay (the wallet pays the QR code) | pin DIGITS"
-    " | bypass | remove | cancel | help"
+    " | bypass | tip N (the N-th offered tip; 0 none) | tip AMOUNT (a custom tip, like 2.50)"
+    " | remove | cancel | help"
 )
 
 
@@ -214,11 +218,26 @@ def _manual_action(words: list[str]):  # type: ignore[no-untyped-def]
         return lambda core, now: core.type_pin(pin, now)
     if command == "bypass":
         return lambda core, now: core.type_pin(None, now)
+    if command == "tip" and rest:
+        return _tip_action(rest[0])
     if command == "remove":
         return lambda core, now: core.remove_card(now)
     if command == "cancel":
         return lambda core, now: core.press_cancel(now)
     return None
+
+
+def _tip_action(word: str):  # type: ignore[no-untyped-def]
+    """``tip 2`` picks the second offered percentage, ``tip 0`` none, ``tip 2.50`` a custom tip
+    (by the amount rule, in the sale's currency)."""
+    if word.isdigit() and len(word) == 1:
+        return lambda core, now: core.choose_tip(int(word), 0, now)
+
+    def custom(core: TerminalCore, now: float) -> None:
+        currency = core.txn.currency if core.txn else "EUR"
+        core.choose_tip(TIP_CUSTOM, parse_amount(word, currency, "tip_amount"), now)
+
+    return custom
 
 
 def serve_card(card: str, vpcd: str) -> int:
@@ -248,6 +267,8 @@ def print_cards() -> int:
         print(line)
     print(
         "\nAmounts ending in 51 decline 51 (insufficient funds), 05 decline 05 (do not honour),"
-        " 91 decline 91 (issuer unavailable); any other is approved with a six-digit code."
+        " 91 decline 91 (issuer unavailable), 10 is approved for half (response code 10) when"
+        " the request allows a partial approval and declined 51 otherwise; any other is"
+        " approved with a six-digit code."
     )
     return 0

@@ -11,23 +11,32 @@ from typing import TYPE_CHECKING, Any
 
 from transitions import MachineError
 
-from protocols.codes import PROTOCOL_VERSION, CancelOutcome, Capability, TransactionKind
-from protocols.errors import ErrorCode
+from protocols.codes import (
+    PROTOCOL_VERSION,
+    CancelOutcome,
+    Capability,
+    SaleOption,
+    TransactionKind,
+)
+from protocols.errors import ErrorCode, FieldError
 from protocols.messages import (
     CancelRequest,
     CancelResponse,
     Counter,
+    FollowUpRequest,
     InfoRequest,
     InfoResponse,
     LastResultRequest,
     LookupRequest,
     Message,
     PinBlockRequest,
+    PreauthRequest,
     RefundRequest,
     SaleRequest,
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
+    SimChooseTip,
     SimEnterPin,
     SimPowerCycle,
     SimPresentCard,
@@ -38,7 +47,8 @@ from protocols.messages import (
 )
 
 from .application import KIND_RULES, Transaction
-from .journal import JournalRuleError
+from .journal import JournalRuleError, NewTransaction
+from .journal_rules import authorized_total, current_tip
 from .states import CANCELLABLE_STATES, TerminalState
 
 if TYPE_CHECKING:
@@ -100,22 +110,33 @@ class HostCommands:
             )
         )
 
-    def start(self, message: SaleRequest | RefundRequest) -> None:
+    def _new(self, request: NewTransaction) -> bool:
+        """Whether ``request`` is new and allowed; if not, it has been answered (the stored
+        outcome of the same request, or the rule it breaks)."""
+        core = self._core
+        try:
+            existing = core.journal.check_new(request)
+        except JournalRuleError as e:
+            core.reply_error(e.error_code, str(e), e.field)
+            return False
+        if existing is not None:
+            core.records.reply_outcome(existing)
+            return False
+        return True
+
+    def start(self, message: SaleRequest | RefundRequest | PreauthRequest) -> None:
+        """A transaction with the card: sale, refund, pre-authorization."""
         core = self._core
         if self._busy():
             return
-        kind = TransactionKind.SALE if isinstance(message, SaleRequest) else TransactionKind.REFUND
+        kind = _CARD_KINDS[type(message)]
         original = message.original_reference if isinstance(message, RefundRequest) else ""
-        try:
-            existing = core.journal.check_new(
-                message.client_transaction_id, kind, message.amount, message.currency, original
-            )
-        except JournalRuleError as e:
-            core.reply_error(e.error_code, str(e), e.field)
+        request = NewTransaction(
+            message.client_transaction_id, kind, message.amount, message.currency, original
+        )
+        if not self._new(request):
             return
-        if existing is not None:
-            core.records.reply_outcome(existing)
-            return
+        tips = message.tip_percentages if isinstance(message, SaleRequest) else ()
         core.txn = Transaction(
             kind,
             message.client_transaction_id,
@@ -123,6 +144,48 @@ class HostCommands:
             message.currency,
             original,
             language=core.language,
+            options=getattr(message, "options", SaleOption.NONE),
+            tip_percentages=tips,
+            original=core.journal.by_reference(original) if original else None,
+        )
+        core.start_command(
+            message.request_id, "offer_tip" if tips else KIND_RULES[kind].start_trigger
+        )
+
+    def follow_up(self, message: FollowUpRequest) -> None:
+        """A transaction that names an earlier one and reads no card."""
+        core = self._core
+        if self._busy():
+            return
+        kind = TransactionKind(message.kind)
+        request = NewTransaction(
+            message.client_transaction_id,
+            kind,
+            message.amount,
+            message.currency,
+            message.original_reference,
+            message.tip_amount,
+        )
+        if not self._new(request):
+            return
+        original = core.journal.by_reference(message.original_reference)
+        assert original is not None  # the rules found it
+        amount, tip = message.amount, message.tip_amount
+        if kind is TransactionKind.RELEASE:
+            amount = authorized_total(core.journal, original)
+        elif kind is TransactionKind.VOID:
+            amount = original.approved_amount + current_tip(core.journal, original)
+        elif kind is TransactionKind.TIP_ADJUST:
+            amount = original.approved_amount
+        core.txn = Transaction(
+            kind,
+            message.client_transaction_id,
+            amount,
+            message.currency,
+            message.original_reference,
+            language=core.language,
+            tip_amount=tip,
+            original=original,
         )
         core.start_command(message.request_id, KIND_RULES[kind].start_trigger)
 
@@ -186,6 +249,18 @@ class HostCommands:
         core.reply(SimAccepted())
         core.enter_pin(message.entry, core.now)
 
+    def sim_tip(self, message: SimChooseTip) -> None:
+        core = self._core
+        if core.state is not S.TIP_SELECTION:
+            raise MachineError("no tip is asked for now")
+        try:
+            core.tips.check(message.choice, message.tip_amount)
+        except FieldError as e:
+            core.reply_error(e.error_code, e.reason, e.field)
+            return
+        core.reply(SimAccepted())
+        core.choose_tip(message.choice, message.tip_amount, core.now)
+
     def sim_cancel(self, message: SimPressCancel) -> None:
         self._core.reply(SimAccepted())
         self._core.press_cancel(self._core.now)
@@ -199,10 +274,19 @@ class HostCommands:
         self._core.reply(SimAccepted())
 
 
+_CARD_KINDS: dict[type, TransactionKind] = {
+    SaleRequest: TransactionKind.SALE,
+    RefundRequest: TransactionKind.REFUND,
+    PreauthRequest: TransactionKind.PREAUTH,
+}
+
 _HANDLERS: dict[type, Callable[[HostCommands, Any], None]] = {
     InfoRequest: HostCommands.info,
     SaleRequest: HostCommands.start,
     RefundRequest: HostCommands.start,
+    PreauthRequest: HostCommands.start,
+    FollowUpRequest: HostCommands.follow_up,
+    SimChooseTip: HostCommands.sim_tip,
     PinBlockRequest: HostCommands.pin_block,
     CancelRequest: HostCommands.cancel,
     LastResultRequest: HostCommands.last,

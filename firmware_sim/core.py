@@ -38,6 +38,7 @@ from .application.card_steps import CardSteps
 from .application.endings import Endings
 from .application.records import Records
 from .application.recovery import Recovery
+from .application.tips import TipScreen
 from .authorizer import Authorizer
 from .cards import CATALOGUE, CardProfile, VirtualCard
 from .commands import FIRMWARE_VERSION, HostCommands
@@ -113,6 +114,7 @@ class TerminalCore:
         )
         self.commands = HostCommands(self)
         self.records = Records(self)
+        self.tips = TipScreen(self)
         card_steps = CardSteps(self)
         self._enter_card_read = card_steps.enter_card_read  # tests wrap the card read
         self._on_enter: dict[TerminalState, Callable[[], None]] = {
@@ -121,6 +123,7 @@ class TerminalCore:
             **Authorization(self).on_enter(),
             **Endings(self).on_enter(),
             **Recovery(self).on_enter(),
+            **self.tips.on_enter(),
             S.IDLE: self._enter_idle,
         }
         self.machine = Machine(
@@ -317,10 +320,17 @@ class TerminalCore:
         txn = self.txn
         if txn is None or self.state is not S.QR_DISPLAYED or txn.card is None:
             raise MachineError("no QR code is waiting to be paid")
-        if not wallet_accepts(txn.qr_payload, txn.amount, txn.currency):
+        if not wallet_accepts(txn.qr_payload, txn.total, txn.currency):
             raise MachineError("the QR code's amount is not the sale's")
         txn.track2 = txn.card.track2  # the wallet's card credentials go to the issuer
         self.run(lambda: self.fire("wallet_paid"))
+
+    def choose_tip(self, choice: int, custom: int, now: float) -> None:
+        """The cardholder picks on the tip screen (0 none, 1-4 a percentage, 255 custom)."""
+        self.now = now
+        if self.txn is None or self.state is not S.TIP_SELECTION:
+            raise MachineError("no tip is asked for now")
+        self.tips.choose(choice, custom)
 
     def enter_pin(self, entry: PinEntry, now: float) -> None:
         """The simulated cardholder keys in the card's PIN, a wrong one, or bypasses."""

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocols.codes import EntryMode, TransactionKind, TransactionStatus
-from protocols.currency import format_money
-from protocols.errors import ErrorCode
-from protocols.messages import CurrencyTotals
+from protocols.messages import KindTotals
 
-__all__ = ["JournalEntry", "Journal", "JournalRuleError"]
+from .journal_rules import JournalRuleError, NewTransaction, check_new, settlement_lines
+
+__all__ = ["JournalEntry", "Journal", "JournalRuleError", "NewTransaction"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -37,8 +37,11 @@ CREATE TABLE IF NOT EXISTS transactions (
     time INTEGER NOT NULL,
     receipt TEXT NOT NULL DEFAULT '',
     batch INTEGER,
-    merchant_receipt TEXT NOT NULL DEFAULT ''
+    merchant_receipt TEXT NOT NULL DEFAULT '',
+    approved_amount INTEGER NOT NULL DEFAULT 0,
+    tip_amount INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS by_original ON transactions (original_reference);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('batch', 1);
 INSERT OR IGNORE INTO meta VALUES ('tdes_counter', 1);
@@ -47,17 +50,18 @@ INSERT OR IGNORE INTO meta VALUES ('aes_counter', 1);
 
 _COLUMNS = (
     "client_transaction_id, kind, amount, currency, original_reference, state, status,"
-    " response_code, auth_code, masked_pan, entry_mode, time, receipt, seq, merchant_receipt"
+    " response_code, auth_code, masked_pan, entry_mode, time, receipt, seq, merchant_receipt,"
+    " approved_amount, tip_amount, batch"
 )
-
-
-class JournalRuleError(ValueError):
-    """A request breaks a journal rule (refund limits, a reused id); carries the wire code."""
-
-    def __init__(self, error_code: ErrorCode, text: str, field: str = "") -> None:
-        super().__init__(text)
-        self.error_code = error_code
-        self.field = field
+# columns added since the first journals, and how an old row gets its value
+_ADDED_COLUMNS = {
+    "merchant_receipt": ("TEXT NOT NULL DEFAULT ''", None),
+    "approved_amount": (
+        "INTEGER NOT NULL DEFAULT 0",
+        "UPDATE transactions SET approved_amount = amount WHERE status = 0",
+    ),
+    "tip_amount": ("INTEGER NOT NULL DEFAULT 0", None),
+}
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,17 @@ class JournalEntry:
     receipt: tuple[str, ...]  # the cardholder's copy
     seq: int
     merchant_receipt: tuple[str, ...] = ()
+    approved_amount: int = 0  # less than amount on a partial approval; 0 unless approved
+    tip_amount: int = 0
+    batch: int | None = None  # the batch it counts in, once completed
 
     @property
     def reference(self) -> str:
         return f"{self.seq:012d}"
+
+    @property
+    def approved(self) -> bool:
+        return self.status is TransactionStatus.APPROVED and self.state == "completed"
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:
@@ -100,6 +111,9 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
         receipt,
         seq,
         merchant_receipt,
+        approved_amount,
+        tip_amount,
+        batch,
     ) = row
     return JournalEntry(
         client_transaction_id=str(txn_id),
@@ -117,6 +131,9 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
         receipt=tuple(str(receipt).split("\n")) if receipt else (),
         seq=int(seq),
         merchant_receipt=tuple(str(merchant_receipt).split("\n")) if merchant_receipt else (),
+        approved_amount=int(approved_amount),
+        tip_amount=int(tip_amount),
+        batch=None if batch is None else int(batch),
     )
 
 
@@ -130,10 +147,11 @@ class Journal:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(transactions)")}
-        if "merchant_receipt" not in columns:  # a journal written before both copies were kept
-            self._db.execute(
-                "ALTER TABLE transactions ADD COLUMN merchant_receipt TEXT NOT NULL DEFAULT ''"
-            )
+        for name, (declaration, fill) in _ADDED_COLUMNS.items():
+            if name not in columns:  # a journal written by an earlier version
+                self._db.execute(f"ALTER TABLE transactions ADD COLUMN {name} {declaration}")
+                if fill:
+                    self._db.execute(fill)
         self.commits = 0
 
     def __repr__(self) -> str:
@@ -188,60 +206,24 @@ class Journal:
         ).fetchone()
         return counts
 
-    # --- rules ---------------------------------------------------------------------------
+    def follow_ups(self, reference: str) -> list[JournalEntry]:
+        """The approved transactions that name ``reference`` as their original, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM transactions WHERE original_reference = ? AND status = ?"
+            " AND state = 'completed' ORDER BY seq",
+            (reference, int(TransactionStatus.APPROVED)),
+        ).fetchall()
+        return [_entry(r) for r in rows]
 
-    def check_new(
-        self,
-        client_transaction_id: str,
-        kind: TransactionKind,
-        amount: int,
-        currency: str,
-        original_reference: str = "",
-    ) -> JournalEntry | None:
+    def current_batch(self) -> int:
+        (batch,) = self._db.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
+        return int(batch)
+
+    def check_new(self, request: NewTransaction) -> JournalEntry | None:
         """The stored entry if this exact request was made before (idempotency); None if it
-        is new; JournalRuleError if the id was used for another request or a refund breaks
-        the refund rules."""
-        existing = self.lookup(client_transaction_id)
-        if existing is not None:
-            same = (existing.kind, existing.amount, existing.currency, existing.original_reference)
-            if same != (kind, amount, currency, original_reference):
-                raise JournalRuleError(
-                    ErrorCode.TRANSACTION_ID_REUSED,
-                    "this client transaction id was used for a different request",
-                    "client_transaction_id",
-                )
-            return existing
-        if kind is TransactionKind.REFUND:
-            self._check_refund(amount, currency, original_reference)
-        return None
-
-    def _check_refund(self, amount: int, currency: str, original_reference: str) -> None:
-        sale = self.by_reference(original_reference)
-        if sale is None or sale.kind is not TransactionKind.SALE:
-            raise JournalRuleError(
-                ErrorCode.ORIGINAL_NOT_FOUND, f"no sale {original_reference}", "original_reference"
-            )
-        if sale.status is not TransactionStatus.APPROVED or sale.state != "completed":
-            raise JournalRuleError(
-                ErrorCode.ORIGINAL_NOT_APPROVED, "the sale was not approved", "original_reference"
-            )
-        if sale.currency != currency:
-            raise JournalRuleError(
-                ErrorCode.CURRENCY_MISMATCH, f"the sale was in {sale.currency}", "currency"
-            )
-        (refunded,) = self._db.execute(
-            "SELECT COALESCE(SUM(amount), 0) FROM transactions WHERE kind = ? AND"
-            " original_reference = ? AND status = ?",
-            (int(TransactionKind.REFUND), original_reference, int(TransactionStatus.APPROVED)),
-        ).fetchone()
-        if refunded + amount > sale.amount:
-            raise JournalRuleError(
-                ErrorCode.REFUND_EXCEEDS_SALE,
-                f"{format_money(refunded, currency)} of {format_money(sale.amount, currency)}"
-                f" already refunded; at most {format_money(sale.amount - refunded, currency)}"
-                " more can be",
-                "amount",
-            )
+        is new; JournalRuleError if the id was used for another request or the request
+        breaks a rule of its kind (see :mod:`.journal_rules`)."""
+        return check_new(self, request)
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -276,6 +258,8 @@ class Journal:
         entry_mode: EntryMode,
         time: int,
         pin_pad_counters: tuple[int, int] | None = None,
+        *,
+        tip_amount: int = 0,
     ) -> str:
         """Commit that the authorizer is about to be asked (with the PIN pad's counters, in
         the same commit, when a PIN block goes along); the transaction's reference."""
@@ -285,8 +269,8 @@ class Journal:
                 self._set_counters(pin_pad_counters)
             cursor = self._db.execute(
                 "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
-                " original_reference, state, masked_pan, entry_mode, time)"
-                " VALUES (?, ?, ?, ?, ?, 'authorizing', ?, ?, ?)",
+                " original_reference, state, masked_pan, entry_mode, time, tip_amount)"
+                " VALUES (?, ?, ?, ?, ?, 'authorizing', ?, ?, ?, ?)",
                 (
                     client_transaction_id,
                     int(kind),
@@ -296,6 +280,7 @@ class Journal:
                     masked_pan,
                     int(entry_mode),
                     time,
+                    tip_amount,
                 ),
             )
             self._db.execute("COMMIT")
@@ -320,9 +305,17 @@ class Journal:
         time: int,
         receipt: tuple[str, ...],
         merchant_receipt: tuple[str, ...] = (),
+        *,
+        approved_amount: int | None = None,
+        tip_amount: int = 0,
     ) -> JournalEntry:
-        """Commit the outcome and both receipts, before the host sees them."""
-        (batch,) = self._db.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
+        """Commit the outcome and both receipts, before the host sees them. The approved
+        amount is the whole amount unless given (a partial approval); 0 unless approved."""
+        if status is not TransactionStatus.APPROVED:
+            approved_amount = 0
+        elif approved_amount is None:
+            approved_amount = amount
+        batch = self.current_batch()
         values = (
             int(status),
             response_code,
@@ -333,20 +326,24 @@ class Journal:
             "\n".join(receipt),
             batch,
             "\n".join(merchant_receipt),
+            approved_amount,
+            tip_amount,
         )
         if self.lookup(client_transaction_id) is None:
             self._db.execute(
                 "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
                 " original_reference, state, status, response_code, auth_code, masked_pan,"
-                " entry_mode, time, receipt, batch, merchant_receipt)"
-                " VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " entry_mode, time, receipt, batch, merchant_receipt, approved_amount,"
+                " tip_amount) VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?)",
                 (client_transaction_id, int(kind), amount, currency, original_reference, *values),
             )
         else:
             self._db.execute(
                 "UPDATE transactions SET state = 'completed', status = ?, response_code = ?,"
                 " auth_code = ?, masked_pan = ?, entry_mode = ?, time = ?, receipt = ?,"
-                " batch = ?, merchant_receipt = ? WHERE client_transaction_id = ?",
+                " batch = ?, merchant_receipt = ?, approved_amount = ?, tip_amount = ?"
+                " WHERE client_transaction_id = ?",
                 (*values, client_transaction_id),
             )
         self.commits += 1
@@ -379,19 +376,19 @@ class Journal:
         )
         self.commits += 1
 
-    def settle(self) -> tuple[int, tuple[CurrencyTotals, ...]]:
-        """Close the current batch: its number and its approved totals per currency."""
-        (batch,) = self._db.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
+    def batch_entries(self, batch: int) -> list[JournalEntry]:
         rows = self._db.execute(
-            "SELECT currency, kind, COUNT(*), SUM(amount) FROM transactions WHERE batch = ?"
-            " AND status = ? AND state = 'completed' GROUP BY currency, kind ORDER BY currency",
-            (batch, int(TransactionStatus.APPROVED)),
+            f"SELECT {_COLUMNS} FROM transactions WHERE batch = ? AND state = 'completed'"
+            " ORDER BY seq",
+            (batch,),
         ).fetchall()
-        sums: dict[str, list[int]] = {}
-        for currency, kind, count, total in rows:
-            slot = sums.setdefault(currency, [0, 0, 0, 0])
-            offset = 0 if kind == TransactionKind.SALE else 2
-            slot[offset], slot[offset + 1] = count, total
+        return [_entry(r) for r in rows]
+
+    def settle(self) -> tuple[int, tuple[KindTotals, ...]]:
+        """Close the current batch: its number and its approved totals per currency and kind
+        (voids and the transactions they void leave the totals; tips count as adjusted)."""
+        batch = self.current_batch()
+        lines = settlement_lines(self.batch_entries(batch))
         self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'batch'")
         self.commits += 1
-        return int(batch), tuple(CurrencyTotals(c, *v) for c, v in sums.items())
+        return batch, lines

@@ -32,6 +32,8 @@ _TEXTS: dict[PromptId, tuple[str, str]] = {
     PromptId.CANCELLED: ("CANCELLED", "交易已取消"),
     PromptId.SCAN_QR_CODE: ("SCAN THE QR CODE TO PAY", "请扫码支付"),
     PromptId.PRINTING_RECEIPT: ("PRINTING RECEIPT", "正在打印凭条"),
+    PromptId.CHOOSE_TIP: ("ADD A TIP?", "是否添加小费？"),
+    PromptId.PARTIAL_APPROVAL: ("PARTIALLY APPROVED", "部分批准"),
 }
 
 

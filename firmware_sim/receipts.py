@@ -23,6 +23,7 @@ EUR 12.34
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -51,6 +52,18 @@ _WORDS: dict[str, tuple[str, str]] = {
     "reference": ("REF", "参考号"),
     "SALE": ("SALE", "消费"),
     "REFUND": ("REFUND", "退货"),
+    "PREAUTH": ("PRE-AUTHORIZATION", "预授权"),
+    "INCREMENT": ("INCREMENTAL AUTH", "追加预授权"),
+    "COMPLETION": ("PRE-AUTH COMPLETION", "预授权完成"),
+    "RELEASE": ("PRE-AUTH RELEASE", "预授权撤销"),
+    "VOID": ("VOID", "撤销"),
+    "TIP_ADJUST": ("TIP ADJUSTMENT", "小费调整"),
+    "amount": ("AMOUNT", "金额"),
+    "tip": ("TIP", "小费"),
+    "total": ("TOTAL", "合计"),
+    "requested": ("REQUESTED", "申请金额"),
+    "partial": ("APPROVED AMOUNT", "批准金额"),
+    "original": ("ORIGINAL REF", "原参考号"),
     "CHIP": ("CHIP", "芯片"),
     "SWIPE": ("SWIPE", "磁条"),
     "TAP": ("TAP", "挥卡"),
@@ -86,6 +99,9 @@ class ReceiptFacts:
     auth_code: str
     when: int  # Unix seconds
     cvm: str = ""  # the core's cardholder-verification result, in English
+    approved_amount: int | None = None  # set when less than amount was approved (partial)
+    tip_amount: int = 0
+    original_reference: str = ""  # refunds and follow-ups: the transaction they follow
 
 
 def receipt_lines(facts: ReceiptFacts, language: str, copy: ReceiptCopy) -> tuple[str, ...]:
@@ -107,14 +123,49 @@ def receipt_lines(facts: ReceiptFacts, language: str, copy: ReceiptCopy) -> tupl
     ]
     if facts.masked_pan:
         lines.append(spread(word("card"), facts.masked_pan, WIDTH))
-        lines.append(spread(word("entry"), word(facts.entry_mode.name), WIDTH))
+        if facts.entry_mode is not EntryMode.NONE:  # a follow-up reads no card
+            lines.append(spread(word("entry"), word(facts.entry_mode.name), WIDTH))
     else:
         lines.append(word("no card"))
-    lines += [format_money(facts.amount, facts.currency), outcome]
+    lines += _amount_lines(facts, word)
+    lines.append(outcome)
     if facts.auth_code:
         lines.append(spread(word("auth code"), facts.auth_code, WIDTH))
     if facts.reference:
         lines.append(spread(word("reference"), facts.reference, WIDTH))
+    if facts.original_reference:
+        lines.append(spread(word("original"), facts.original_reference, WIDTH))
     if facts.cvm:
         lines.append(word(facts.cvm))
     return tuple(lines)
+
+
+def _amount_lines(facts: ReceiptFacts, word: Callable[[str], str]) -> list[str]:
+    """The amount alone; or, with a tip or a partial approval, each part on its own line.
+
+    >>> facts = ReceiptFacts(TransactionKind.SALE, 2010, "EUR", "", EntryMode.CHIP,
+    ...                      "approved", "10", "", "", 0, approved_amount=1005, tip_amount=300)
+    >>> print("\\n".join(_amount_lines(facts, lambda key: _word(key, "en"))))
+    REQUESTED              EUR 20.10
+    APPROVED AMOUNT        EUR 10.05
+    TIP                     EUR 3.00
+    TOTAL                  EUR 13.05
+    """
+    money, currency = format_money, facts.currency
+    partial = facts.approved_amount is not None and facts.approved_amount != facts.amount
+    if not partial and not facts.tip_amount:
+        return [money(facts.amount, currency)]
+    if partial:
+        assert facts.approved_amount is not None
+        base = facts.approved_amount
+        lines = [
+            spread(word("requested"), money(facts.amount, currency), WIDTH),
+            spread(word("partial"), money(base, currency), WIDTH),
+        ]
+    else:
+        base = facts.amount
+        lines = [spread(word("amount"), money(base, currency), WIDTH)]
+    if facts.tip_amount:
+        lines.append(spread(word("tip"), money(facts.tip_amount, currency), WIDTH))
+        lines.append(spread(word("total"), money(base + facts.tip_amount, currency), WIDTH))
+    return lines

@@ -5,7 +5,7 @@ Waiting states wait for the world (a card, a PIN, the card's removal); every oth
 its work on entry and fires the next trigger itself.
 
 >>> len(TerminalState), len(TRANSITIONS) > 20
-(21, True)
+(22, True)
 >>> sorted(s.name for s in WAITING_STATES)[:2]
 ['CARD_REMOVAL', 'OFFLINE_PIN']
 """
@@ -39,14 +39,23 @@ class TerminalState(Enum):
     PIN_ENTRY = "PIN pad: waiting for the PIN"
     PIN_BLOCK_READY = "PIN pad: PIN block ready"
     RECOVERY = "recovery after a restart"
+    TIP_SELECTION = "tip screen: waiting for the cardholder's tip"
 
 
 S = TerminalState
 WAITING_STATES = frozenset(
-    {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.CARD_REMOVAL, S.QR_DISPLAYED}
+    {
+        S.WAITING_FOR_CARD,
+        S.OFFLINE_PIN,
+        S.ONLINE_PIN,
+        S.PIN_ENTRY,
+        S.CARD_REMOVAL,
+        S.QR_DISPLAYED,
+        S.TIP_SELECTION,
+    }
 )
 CANCELLABLE_STATES = frozenset(
-    {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.QR_DISPLAYED}
+    {S.WAITING_FOR_CARD, S.OFFLINE_PIN, S.ONLINE_PIN, S.PIN_ENTRY, S.QR_DISPLAYED, S.TIP_SELECTION}
 )
 # States whose work can fail (a card that answers wrongly, a key, the authorizer, the journal)
 _FALLIBLE = [
@@ -75,6 +84,12 @@ _DECLINING = [
 TRANSITIONS: list[dict[str, object]] = [
     {"trigger": "start_sale", "source": S.IDLE, "dest": S.WAITING_FOR_CARD},
     {"trigger": "start_refund", "source": S.IDLE, "dest": S.WAITING_FOR_CARD},
+    {"trigger": "start_preauth", "source": S.IDLE, "dest": S.WAITING_FOR_CARD},
+    # a sale with tip choices shows the tip screen before it asks for the card
+    {"trigger": "offer_tip", "source": S.IDLE, "dest": S.TIP_SELECTION},
+    {"trigger": "tip_chosen", "source": S.TIP_SELECTION, "dest": S.WAITING_FOR_CARD},
+    # increment, completion, release, void, tip adjustment: no card, straight to the issuer
+    {"trigger": "start_follow_up", "source": S.IDLE, "dest": S.ONLINE_AUTHORIZATION},
     {"trigger": "start_pin_block", "source": S.IDLE, "dest": S.PIN_ENTRY},
     {"trigger": "card_presented", "source": S.WAITING_FOR_CARD, "dest": S.CARD_READ},
     {"trigger": "use_chip", "source": S.CARD_READ, "dest": S.WAITING_FOR_CARD},

@@ -13,6 +13,7 @@ __all__ = [
     "EntryMode",
     "TransactionKind",
     "TransactionStatus",
+    "SaleOption",
     "Capability",
     "PinBlockFormat",
     "PromptId",
@@ -23,7 +24,7 @@ __all__ = [
     "enum_name",
 ]
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3  # 3: pre-authorization, follow-ups, tips, partial approval
 
 
 class MessageType(IntEnum):
@@ -42,6 +43,8 @@ class MessageType(IntEnum):
     LOOKUP_REQUEST = 0x26
     SETTLEMENT_REQUEST = 0x27
     STATUS_REQUEST = 0x28
+    PREAUTH_REQUEST = 0x29
+    FOLLOW_UP_REQUEST = 0x2A
     INFO_RESPONSE = 0x30
     TRANSACTION_RESULT = 0x31
     RECEIPT = 0x32
@@ -55,6 +58,7 @@ class MessageType(IntEnum):
     SIM_PRESS_CANCEL = 0x52
     SIM_REMOVE_CARD = 0x53
     SIM_POWER_CYCLE = 0x54
+    SIM_CHOOSE_TIP = 0x55
     SIM_ACCEPTED = 0x5F
     ERROR = 0x7F
 
@@ -70,8 +74,24 @@ class EntryMode(IntEnum):
 
 
 class TransactionKind(IntEnum):
+    """What a transaction is. The follow-ups (INCREMENT to TIP_ADJUST) name an earlier
+    transaction by its reference and read no card."""
+
     SALE = 1
     REFUND = 2
+    PREAUTH = 3  # pre-authorization: funds held, captured later by a COMPLETION
+    INCREMENT = 4  # incremental authorization of a PREAUTH
+    COMPLETION = 5  # capture of a PREAUTH, up to its authorized total, once
+    RELEASE = 6  # a PREAUTH given up: the hold is released
+    VOID = 7  # a SALE, REFUND or COMPLETION undone before settlement
+    TIP_ADJUST = 8  # the tip of an unsettled SALE or COMPLETION changed
+
+
+class SaleOption(IntFlag):
+    """Options of a sale or pre-authorization request."""
+
+    NONE = 0
+    ALLOW_PARTIAL = 0x01  # the issuer may approve less than asked (response code 10)
 
 
 class TransactionStatus(IntEnum):
@@ -148,6 +168,8 @@ class PromptId(IntEnum):
     CANCELLED = 0x82
     SELECT_APPLICATION = 0x83
     PRINTING_RECEIPT = 0x84
+    CHOOSE_TIP = 0x85
+    PARTIAL_APPROVAL = 0x86
 
 
 class ReceiptCopy(IntEnum):

@@ -115,11 +115,12 @@ def format_amount(minor_units: int, currency: str) -> str:
 MAX_MINOR_UNITS = 999_999_999_999  # n12: what EMV tag 9F02 and ISO 8583 field 4 carry
 
 
-def parse_amount(text: str, currency: str, field: str = "amount") -> int:
+def parse_amount(text: str, currency: str, field: str = "amount", *, allow_zero: bool = False) -> int:
     """A plain decimal ("12.34") as minor units. The rule: ASCII digits, then at most the
     currency's exponent of decimals after a point (JPY none); no sign, exponent, spaces or
     thousands separators; greater than zero; at most 12 digits in minor units. Anything else
-    is a :class:`FieldError` (a ``ValueError``) that names the rule.
+    is a :class:`FieldError` (a ``ValueError``) that names the rule. ``allow_zero`` lets a
+    tip be zero.
 
     >>> parse_amount("1000", "JPY"), parse_amount("0.5", "EUR"), parse_amount("1.234", "KWD")
     (1000, 50, 1234)
@@ -141,12 +142,13 @@ def parse_amount(text: str, currency: str, field: str = "amount") -> int:
         )
     whole, _, fraction = text.partition(".")
     minor = int(whole + fraction.ljust(exponent, "0"))
-    if not 0 < minor <= MAX_MINOR_UNITS:
+    if not (0 if allow_zero else 1) <= minor <= MAX_MINOR_UNITS:
         largest = format_amount(MAX_MINOR_UNITS, currency)
+        least = "zero or more" if allow_zero else "more than zero"
         raise FieldError(
             field,
             ErrorCode.INVALID_AMOUNT,
-            f"{text!r} is out of range: more than zero and at most {currency} {largest}",
+            f"{text!r} is out of range: {least} and at most {currency} {largest}",
         )
     return minor
 

@@ -56,6 +56,10 @@ class ErrorCode(IntEnum):
     CURRENCY_MISMATCH = 0x0305
     REFUND_EXCEEDS_SALE = 0x0306
     TRANSACTION_ID_REUSED = 0x0307
+    ORIGINAL_WRONG_KIND = 0x0308
+    ORIGINAL_CLOSED = 0x0309
+    ALREADY_SETTLED = 0x030A
+    EXCEEDS_AUTHORIZATION = 0x030B
     # 0x04xx: the device
     CARD_ERROR = 0x0401
     KEY_ERROR = 0x0402
@@ -90,6 +94,10 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.CURRENCY_MISMATCH: "refund: currency differs from the sale's",
     ErrorCode.REFUND_EXCEEDS_SALE: "refund: refunds in total would exceed the sale's amount",
     ErrorCode.TRANSACTION_ID_REUSED: "the client transaction id was used before for a different request",
+    ErrorCode.ORIGINAL_WRONG_KIND: "the referenced transaction is of a kind this request cannot follow (a completion of a sale, a tip on a refund)",
+    ErrorCode.ORIGINAL_CLOSED: "the referenced transaction is closed: already completed, released or voided",
+    ErrorCode.ALREADY_SETTLED: "the referenced transaction's batch is settled: refund it instead",
+    ErrorCode.EXCEEDS_AUTHORIZATION: "the capture (with its tip) is more than the pre-authorization's authorized total",
     ErrorCode.CARD_ERROR: "the card could not be read or answered wrongly",
     ErrorCode.KEY_ERROR: "the secure element could not do it (a key missing, a DUKPT counter exhausted)",
     ErrorCode.JOURNAL_ERROR: "the journal could not record the step; nothing was authorized",

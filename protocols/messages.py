@@ -6,8 +6,8 @@ nor received.
 
 >>> sale = SaleRequest(client_transaction_id="T1", amount=1234, currency="EUR", request_id=7)
 >>> payload = encode_payload(sale)
->>> payload.hex(" ")  # request id 7, then the sale's fields
-'00 07 02 54 31 00 00 00 00 12 34 09 78'
+>>> payload.hex(" ")  # request id 7, then the sale's fields (no options, no tips)
+'00 07 02 54 31 00 00 00 00 12 34 09 78 00 00'
 >>> decode_payload(MessageType.SALE_REQUEST, payload) == sale
 True
 """
@@ -33,6 +33,7 @@ from .codes import (
     PinEntry,
     PromptId,
     ReceiptCopy,
+    SaleOption,
     TransactionKind,
     TransactionStatus,
 )
@@ -55,6 +56,10 @@ __all__ = [
     "LookupRequest",
     "SettlementRequest",
     "StatusRequest",
+    "PreauthRequest",
+    "FollowUpRequest",
+    "FOLLOW_UP_KINDS",
+    "MAX_TIP_CHOICES",
     "StatusResponse",
     "Counter",
     "InfoResponse",
@@ -62,7 +67,7 @@ __all__ = [
     "Receipt",
     "PinBlockResponse",
     "CancelResponse",
-    "CurrencyTotals",
+    "KindTotals",
     "SettlementResponse",
     "Prompt",
     "SimPresentCard",
@@ -70,6 +75,8 @@ __all__ = [
     "SimPressCancel",
     "SimRemoveCard",
     "SimPowerCycle",
+    "SimChooseTip",
+    "TIP_CUSTOM",
     "SimAccepted",
     "Error",
     "MAX_PAYLOAD",
@@ -201,19 +208,139 @@ class InfoRequest(Message):
     """Ask the terminal who it is and what it can do."""
 
 
-@_message(MessageType.SALE_REQUEST, Direction.TO_TERMINAL, _TXN_ID, _AMOUNT, _CURRENCY)
+_OPTIONS = "options" / EnumByte(SaleOption) * "u8 flags: 0x01 partial approval allowed"
+_TIP_AMOUNT = "tip_amount" / Amount * "n12 BCD, 0 to 999999999999 minor units (0: no tip)"
+MAX_TIP_CHOICES = 4
+
+
+def _check_options(options: Any) -> None:
+    _check_enum(options, SaleOption, "options")
+    if int(options) & ~int(SaleOption.ALLOW_PARTIAL):
+        raise FieldError("options", ErrorCode.INVALID_FIELD, "unknown option bits")
+
+
+@_message(
+    MessageType.SALE_REQUEST,
+    Direction.TO_TERMINAL,
+    _TXN_ID,
+    _AMOUNT,
+    _CURRENCY,
+    _OPTIONS,
+    "tip_percentages"
+    / c.PrefixedArray(c.Int8ub, c.Int8ub)
+    * "u8 count (0-4), then each u8 1-100: the tips the cardholder may pick, in percent",
+)
 @dataclass(frozen=True)
 class SaleRequest(Message):
-    """Take a payment. The same client transaction id again returns the stored outcome."""
+    """Take a payment (optionally with a tip screen first, or allowing a partial approval).
+
+    The same client transaction id again returns the stored outcome. With ``tip_percentages``
+    the cardholder first picks a tip (one of them, a custom amount, or none); with
+    ``SaleOption.ALLOW_PARTIAL`` the issuer may approve less (response code 10)."""
 
     client_transaction_id: str
     amount: int
     currency: str
+    options: SaleOption = SaleOption.NONE
+    tip_percentages: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         v.check_transaction_id(self.client_transaction_id)
         v.check_amount(self.amount)
         v.check_currency(self.currency)
+        _check_options(self.options)
+        tips = self.tip_percentages
+        if not isinstance(tips, tuple) or len(tips) > MAX_TIP_CHOICES:
+            raise FieldError(
+                "tip_percentages", ErrorCode.INVALID_FIELD, f"must be at most {MAX_TIP_CHOICES}"
+            )
+        for tip in tips:
+            if type(tip) is not int or not 1 <= tip <= 100:
+                raise FieldError("tip_percentages", ErrorCode.INVALID_FIELD, "must be 1 to 100")
+
+    def _wire_values(self) -> dict[str, Any]:
+        values = dict(self.__dict__)
+        values["tip_percentages"] = list(self.tip_percentages)
+        return values
+
+    @classmethod
+    def _from_wire(cls, values: dict[str, Any]) -> Message:
+        fields_ = {name: values[name] for name in cls._FIELD_NAMES}
+        fields_["tip_percentages"] = tuple(fields_["tip_percentages"])
+        return cls(**fields_)
+
+
+@_message(MessageType.PREAUTH_REQUEST, Direction.TO_TERMINAL, _TXN_ID, _AMOUNT, _CURRENCY, _OPTIONS)
+@dataclass(frozen=True)
+class PreauthRequest(Message):
+    """Pre-authorize (hold) an amount on the card, verified as for a sale.
+
+    A COMPLETION captures it later, an INCREMENT raises it, a RELEASE gives it up."""
+
+    client_transaction_id: str
+    amount: int
+    currency: str
+    options: SaleOption = SaleOption.NONE
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+        v.check_amount(self.amount)
+        v.check_currency(self.currency)
+        _check_options(self.options)
+
+
+FOLLOW_UP_KINDS: dict[TransactionKind, tuple[bool, bool]] = {
+    # kind: (takes an amount, takes a tip)
+    TransactionKind.INCREMENT: (True, False),
+    TransactionKind.COMPLETION: (True, True),
+    TransactionKind.RELEASE: (False, False),
+    TransactionKind.VOID: (False, False),
+    TransactionKind.TIP_ADJUST: (False, True),
+}
+
+
+@_message(
+    MessageType.FOLLOW_UP_REQUEST,
+    Direction.TO_TERMINAL,
+    _TXN_ID,
+    "kind" / EnumByte(TransactionKind) * "u8: 4 increment, 5 completion, 6 release, 7 void, 8 tip adjust",
+    "original_reference" / AsciiText * "1-12 letters or digits: the transaction it follows",
+    "amount" / Amount * "n12 BCD: increment and completion 1 to 999999999999, else 0",
+    _CURRENCY,
+    _TIP_AMOUNT,
+)
+@dataclass(frozen=True)
+class FollowUpRequest(Message):
+    """Increment, complete, release, void or tip-adjust an earlier transaction (no card).
+
+    The original is named by its reference: an increment or completion of a
+    pre-authorization, its release, the void of an unsettled sale, refund or completion, a
+    tip adjustment of an unsettled sale or completion. The currency must be the original's."""
+
+    client_transaction_id: str
+    kind: TransactionKind
+    original_reference: str
+    amount: int
+    currency: str
+    tip_amount: int = 0
+
+    def __post_init__(self) -> None:
+        v.check_transaction_id(self.client_transaction_id)
+        if self.kind not in FOLLOW_UP_KINDS:
+            raise FieldError("kind", ErrorCode.INVALID_FIELD, "must be a follow-up kind (4-8)")
+        v.check_reference(self.original_reference, "original_reference")
+        takes_amount, takes_tip = FOLLOW_UP_KINDS[TransactionKind(self.kind)]
+        if takes_amount:
+            v.check_amount(self.amount)
+        elif self.amount != 0:
+            raise FieldError("amount", ErrorCode.INVALID_AMOUNT, f"must be 0 for {self.kind.name}")
+        v.check_currency(self.currency)
+        if takes_tip:
+            v.check_amount(self.tip_amount, "tip_amount", allow_zero=True)
+        elif self.tip_amount != 0:
+            raise FieldError(
+                "tip_amount", ErrorCode.INVALID_AMOUNT, f"{self.kind.name} takes no tip"
+            )
 
 
 @_message(
@@ -268,13 +395,13 @@ class CancelRequest(Message):
 @_message(MessageType.LAST_RESULT_REQUEST, Direction.TO_TERMINAL)
 @dataclass(frozen=True)
 class LastResultRequest(Message):
-    """The outcome (RECEIPT then TRANSACTION_RESULT) of the last sale or refund."""
+    """The outcome (RECEIPT then TRANSACTION_RESULT) of the last transaction."""
 
 
 @_message(MessageType.LOOKUP_REQUEST, Direction.TO_TERMINAL, _TXN_ID)
 @dataclass(frozen=True)
 class LookupRequest(Message):
-    """The outcome of the sale or refund with this client transaction id."""
+    """The outcome of the transaction with this client transaction id."""
 
     client_transaction_id: str
 
@@ -326,7 +453,7 @@ class InfoResponse(Message):
     MessageType.TRANSACTION_RESULT,
     Direction.TO_HOST,
     _TXN_ID,
-    "kind" / EnumByte(TransactionKind) * "u8: 1 sale, 2 refund",
+    "kind" / EnumByte(TransactionKind) * "u8: 1 sale, 2 refund, 3 preauth, 4-8 follow-ups",
     "status" / EnumByte(TransactionStatus) * "u8: 0 approved, 1 declined, 2 cancelled, 3 failed",
     "response_code" / c.PaddedString(2, "ascii") * "2 ASCII, ISO 8583 field 39 ('00' approved)",
     "auth_code" / AsciiText * "0-6 ASCII, empty unless approved",
@@ -335,12 +462,16 @@ class InfoResponse(Message):
     _CURRENCY,
     "masked_pan" / AsciiText * "0-19 ASCII, at most first 6 and last 4 digits shown",
     "entry_mode" / EnumByte(EntryMode) * "u8: 0 none, 1 chip, 2 swipe, 3 tap, 4 QR",
-    "original_reference" / AsciiText * "0-12 ASCII, refunds: the sale's reference",
+    "original_reference" / AsciiText * "0-12 ASCII, refunds and follow-ups: the original's reference",
     "time" / c.Int32ub * "u32, seconds since 1970-01-01 UTC",
+    "approved_amount"
+    / Amount
+    * "n12 BCD: what was approved (less than amount on a partial approval, 0 unless approved)",
+    _TIP_AMOUNT,
 )
 @dataclass(frozen=True)
 class TransactionResult(Message):
-    """The outcome of a sale or refund: the answer to SALE, REFUND, LAST_RESULT and LOOKUP."""
+    """The outcome of a transaction: the answer to its request, LAST_RESULT and LOOKUP."""
 
     client_transaction_id: str
     kind: TransactionKind
@@ -354,10 +485,14 @@ class TransactionResult(Message):
     entry_mode: EntryMode
     original_reference: str
     time: int
+    approved_amount: int = 0
+    tip_amount: int = 0
 
     def __post_init__(self) -> None:
         v.check_transaction_id(self.client_transaction_id)
         _check_enum(self.kind, TransactionKind, "kind")
+        v.check_amount(self.approved_amount, "approved_amount", allow_zero=True)
+        v.check_amount(self.tip_amount, "tip_amount", allow_zero=True)
         _check_enum(self.status, TransactionStatus, "status")
         if not (isinstance(self.response_code, str) and len(self.response_code) == 2):
             raise FieldError("response_code", ErrorCode.INVALID_FIELD, "must be 2 characters")
@@ -380,7 +515,7 @@ class TransactionResult(Message):
 )
 @dataclass(frozen=True)
 class Receipt(Message):
-    """The receipt of a sale or refund, as printed; sent before its TRANSACTION_RESULT."""
+    """The receipt of a transaction, as printed; sent before its TRANSACTION_RESULT."""
 
     client_transaction_id: str
     copy: ReceiptCopy
@@ -447,27 +582,27 @@ class CancelResponse(Message):
 
 
 @dataclass(frozen=True)
-class CurrencyTotals:
+class KindTotals:
+    """One line of a batch: how many approved transactions of one kind and currency, and
+    their total with tips (voided ones and the voids themselves count in neither)."""
+
     currency: str
-    sale_count: int
-    sale_total: int
-    refund_count: int
-    refund_total: int
+    kind: TransactionKind
+    count: int
+    total: int
 
     def __post_init__(self) -> None:
         v.check_currency(self.currency)
-        for name in ("sale_count", "refund_count"):
-            _check_uint(getattr(self, name), 32, name)
-        for name in ("sale_total", "refund_total"):
-            _check_uint(getattr(self, name), 63, name)
+        _check_enum(self.kind, TransactionKind, "totals")
+        _check_uint(self.count, 32, "count")
+        _check_uint(self.total, 63, "total")
 
 
 _TOTALS = c.Struct(
     _CURRENCY,
-    "sale_count" / c.Int32ub,
-    "sale_total" / c.Int64ub,
-    "refund_count" / c.Int32ub,
-    "refund_total" / c.Int64ub,
+    "kind" / EnumByte(TransactionKind),
+    "count" / c.Int32ub,
+    "total" / c.Int64ub,
 )
 
 
@@ -477,21 +612,21 @@ _TOTALS = c.Struct(
     "batch_number" / c.Int32ub * "u32, the batch just closed",
     "totals"
     / c.PrefixedArray(c.Int8ub, _TOTALS)
-    * "u8 count, then each: currency n3 BCD, sale count u32, sale total u64, "
-    "refund count u32, refund total u64 (minor units)",
+    * "u8 count, then each: currency n3 BCD, kind u8, count u32, total u64 (minor units, "
+    "tips included)",
 )
 @dataclass(frozen=True)
 class SettlementResponse(Message):
-    """End-of-day totals per currency from the journal; the batch is closed."""
+    """End-of-day totals per currency and kind from the journal; the batch is closed."""
 
     batch_number: int
-    totals: tuple[CurrencyTotals, ...]
+    totals: tuple[KindTotals, ...]
 
     def __post_init__(self) -> None:
         _check_uint(self.batch_number, 32, "batch_number")
         _check_records(self)
 
-    _RECORDS: ClassVar[dict[str, type]] = {"totals": CurrencyTotals}
+    _RECORDS: ClassVar[dict[str, type]] = {"totals": KindTotals}
 
 
 @dataclass(frozen=True)
@@ -642,6 +777,34 @@ class SimRemoveCard(Message):
 @dataclass(frozen=True)
 class SimPowerCycle(Message):
     """Cut the power: the terminal restarts from its journal."""
+
+
+TIP_CUSTOM = 0xFF
+
+
+@_message(
+    MessageType.SIM_CHOOSE_TIP,
+    Direction.TO_TERMINAL,
+    "choice" / c.Int8ub * "u8: 0 no tip, 1-4 the n-th offered percentage, 255 a custom tip",
+    _TIP_AMOUNT,
+)
+@dataclass(frozen=True)
+class SimChooseTip(Message):
+    """The simulated cardholder picks a tip on the terminal's tip screen."""
+
+    choice: int
+    tip_amount: int = 0
+
+    def __post_init__(self) -> None:
+        if type(self.choice) is not int or not (
+            0 <= self.choice <= MAX_TIP_CHOICES or self.choice == TIP_CUSTOM
+        ):
+            raise FieldError("choice", ErrorCode.INVALID_FIELD, "must be 0-4 or 255 (custom)")
+        v.check_amount(self.tip_amount, "tip_amount", allow_zero=True)
+        if (self.choice == TIP_CUSTOM) != (self.tip_amount > 0):
+            raise FieldError(
+                "tip_amount", ErrorCode.INVALID_AMOUNT, "a custom tip, and only it, has an amount"
+            )
 
 
 @_message(MessageType.SIM_ACCEPTED, Direction.TO_HOST)

@@ -34,11 +34,20 @@ MAX_AMOUNT = MAX_MINOR_UNITS  # EMV Amount, Authorised (9F02) is n12
 _PRINTABLE = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
-def check_amount(value: int, field: str = "amount") -> int:
+def check_amount(value: int, field: str = "amount", *, allow_zero: bool = False) -> int:
+    """An amount in minor units: 1 to 999999999999 (0 too where ``allow_zero``: a tip, the
+    amount of a request that has none).
+
+    >>> check_amount(0, "tip_amount", allow_zero=True)
+    0
+    """
     if type(value) is not int:
         raise FieldError(field, ErrorCode.INVALID_AMOUNT, "must be an integer of minor units")
-    if not 1 <= value <= MAX_AMOUNT:
-        raise FieldError(field, ErrorCode.INVALID_AMOUNT, f"must be 1 to {MAX_AMOUNT} minor units")
+    lowest = 0 if allow_zero else 1
+    if not lowest <= value <= MAX_AMOUNT:
+        raise FieldError(
+            field, ErrorCode.INVALID_AMOUNT, f"must be {lowest} to {MAX_AMOUNT} minor units"
+        )
     return value
 
 

@@ -14,10 +14,14 @@ from protocols.currency import CURRENCIES
 from protocols.errors import ErrorCode
 from protocols.messages import (
     MESSAGE_CLASSES,
+    FOLLOW_UP_KINDS,
+    TIP_CUSTOM,
     Counter,
-    CurrencyTotals,
+    FollowUpRequest,
+    KindTotals,
     Message,
     PinBlockResponse,
+    SimChooseTip,
     StatusResponse,
 )
 from protocols.validation import MAX_AMOUNT, luhn_ok
@@ -73,8 +77,13 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "outcome": st.sampled_from(codes.CancelOutcome),
     "batch_number": _u(32),
     "totals": st.lists(
-        st.builds(CurrencyTotals, currency, _u(32), _u(63), _u(32), _u(63)), max_size=8
+        st.builds(KindTotals, currency, st.sampled_from(codes.TransactionKind), _u(32), _u(63)),
+        max_size=8,
     ).map(tuple),
+    "options": st.sampled_from(codes.SaleOption),
+    "tip_percentages": st.lists(st.integers(1, 100), max_size=4).map(tuple),
+    "tip_amount": st.integers(0, MAX_AMOUNT),
+    "approved_amount": st.integers(0, MAX_AMOUNT),
     "prompt_id": st.sampled_from(codes.PromptId),
     "language": st.sampled_from(["en", "zh"]),
     "text": st.text(unicode_text, max_size=64).filter(lambda s: len(s.encode()) <= 255),
@@ -118,7 +127,32 @@ def _status_response() -> st.SearchStrategy[Message]:
     )
 
 
+def _follow_up() -> st.SearchStrategy[Message]:
+    def build(kind: codes.TransactionKind, data: st.DataObject) -> Message:
+        takes_amount, takes_tip = FOLLOW_UP_KINDS[kind]
+        return FollowUpRequest(
+            data.draw(txn_id),
+            kind,
+            data.draw(reference),
+            data.draw(st.integers(1, MAX_AMOUNT)) if takes_amount else 0,
+            data.draw(currency),
+            data.draw(st.integers(0, MAX_AMOUNT)) if takes_tip else 0,
+            request_id=data.draw(_u(16)),
+        )
+
+    return st.builds(build, st.sampled_from(sorted(FOLLOW_UP_KINDS)), st.data())
+
+
+def _sim_choose_tip() -> st.SearchStrategy[Message]:
+    custom = st.builds(SimChooseTip, st.just(TIP_CUSTOM), st.integers(1, MAX_AMOUNT))
+    return st.builds(SimChooseTip, st.integers(0, 4)) | custom
+
+
 def message_strategy(cls: type[Message]) -> st.SearchStrategy[Message]:
+    if cls is FollowUpRequest:
+        return _follow_up()
+    if cls is SimChooseTip:
+        return _sim_choose_tip()
     if cls is PinBlockResponse:
         return _pin_block_response()
     if cls is StatusResponse:

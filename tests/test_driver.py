@@ -27,7 +27,7 @@ from driver import (
     TransactionStatus,
 )
 from driver.testing import simulated_terminal, terminal_process
-from protocols.codes import PROTOCOL_VERSION
+from protocols.codes import PROTOCOL_VERSION, TransactionKind
 from protocols.errors import ErrorCode
 from protocols.messages import Prompt
 
@@ -61,7 +61,8 @@ def test_the_whole_api_over_a_pty() -> None:
         block = t.pin_block("4012345678909", 4)
         assert (len(block.pin_block), block.ksn.hex().upper()) == (16, "123456789012345600000001")
         settlement = t.settle()
-        assert settlement.totals[0].sale_total == 1234 and settlement.totals[0].refund_total == 234
+        assert settlement.total(TransactionKind.SALE, "EUR") == (1, 1234)
+        assert settlement.total(TransactionKind.REFUND, "EUR") == (1, 234)
         assert t.cancel() is CancelOutcome.NOTHING_RUNNING
 
 
@@ -115,7 +116,7 @@ def test_socket_url_and_no_terminal() -> None:
         assert t.lookup(sale.client_transaction_id) == sale
         assert t.last().amount == 100
         assert len(t.pin_block("4012345678909").pin_block) == 8
-        assert t.settle().totals[0].sale_total == 300
+        assert t.settle().total(TransactionKind.SALE, "EUR") == (1, 300)
     with pytest.raises(LineLost):
         Terminal("socket://127.0.0.1:9")
 
@@ -285,13 +286,8 @@ def test_every_cli_command_with_json_field_by_field(tmp_path: Path) -> None:
         assert (cancel.returncode, cancel.stdout.strip()) == (0, "nothing_running")
         settle = json.loads(cli("settle", "--port", port, "--json").stdout)
         assert settle["totals"] == [
-            {
-                "currency": "EUR",
-                "sale_count": 1,
-                "sale_total": "12.34",
-                "refund_count": 1,
-                "refund_total": "2.00",
-            }
+            {"currency": "EUR", "kind": "sale", "count": 1, "total": "12.34"},
+            {"currency": "EUR", "kind": "refund", "count": 1, "total": "2.00"},
         ]
         text = cli("sale", "--port", port, "--amount", "1.00")
         assert text.returncode == 0 and text.stdout.startswith("approved 00 EUR 1.00")

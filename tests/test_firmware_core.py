@@ -27,6 +27,7 @@ from protocols.codes import (
     PinEntry,
     PromptId,
     ReceiptCopy,
+    SaleOption,
     TransactionKind,
     TransactionStatus,
 )
@@ -35,9 +36,11 @@ from protocols.errors import ErrorCode, RemoteProtocolError
 from protocols.exchanges import LinkPair
 from protocols.link import MessageRejected
 from protocols.messages import (
+    TIP_CUSTOM,
     CancelRequest,
     CancelResponse,
     Error,
+    FollowUpRequest,
     InfoRequest,
     InfoResponse,
     LastResultRequest,
@@ -45,6 +48,7 @@ from protocols.messages import (
     Message,
     PinBlockRequest,
     PinBlockResponse,
+    PreauthRequest,
     Prompt,
     Receipt,
     RefundRequest,
@@ -52,6 +56,7 @@ from protocols.messages import (
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
+    SimChooseTip,
     SimEnterPin,
     SimPresentCard,
     SimRemoveCard,
@@ -315,10 +320,12 @@ def test_last_lookup_and_settlement() -> None:
     assert only(looked_up, TransactionResult) == first and customer_copy(looked_up)
     assert only(terminal.send(LookupRequest("nope")), Error).code is ErrorCode.UNKNOWN_TRANSACTION
     settlement = only(terminal.send(SettlementRequest()), SettlementResponse)
-    totals = {t.currency: t for t in settlement.totals}
-    assert (totals["EUR"].sale_count, totals["EUR"].sale_total) == (1, 1000)
-    assert (totals["EUR"].refund_count, totals["EUR"].refund_total) == (1, 300)
-    assert (totals["JPY"].sale_count, totals["JPY"].sale_total) == (1, 500)
+    totals = {(t.currency, t.kind): (t.count, t.total) for t in settlement.totals}
+    assert totals == {
+        ("EUR", TransactionKind.SALE): (1, 1000),
+        ("EUR", TransactionKind.REFUND): (1, 300),
+        ("JPY", TransactionKind.SALE): (1, 500),
+    }
     next_batch = only(terminal.send(SettlementRequest()), SettlementResponse)
     assert next_batch.batch_number == settlement.batch_number + 1 and next_batch.totals == ()
 
@@ -577,6 +584,253 @@ def test_recovery_reverses_an_authorization_without_completion() -> None:
     result = only(out, TransactionResult)
     assert (result.status, result.response_code) == (TransactionStatus.FAILED, "96")
     assert "REVERSED - NOT CHARGED" in customer_copy(out).lines
+
+
+# --- the application's other kinds (issue 12) --------------------------------------------
+
+K = TransactionKind
+
+
+def follow(
+    terminal: Terminal,
+    txn_id: str,
+    kind: TransactionKind,
+    reference: str,
+    amount: int = 0,
+    tip: int = 0,
+    currency: str = "EUR",
+) -> list[Message]:
+    out = terminal.send(FollowUpRequest(txn_id, kind, reference, amount, currency, tip))
+    assert terminal.core.state is S.IDLE
+    return out
+
+
+def refused(out: list[Message], code: ErrorCode) -> None:
+    error = only(out, Error)
+    assert error.code is code, error
+    assert not [m for m in out if isinstance(m, TransactionResult)]
+
+
+def settle(terminal: Terminal) -> dict[tuple[str, TransactionKind], tuple[int, int]]:
+    response = only(terminal.send(SettlementRequest()), SettlementResponse)
+    return {(t.currency, t.kind): (t.count, t.total) for t in response.totals}
+
+
+def test_a_hotel_stay_preauth_increment_completion_with_tip() -> None:
+    terminal = Terminal()
+    out = terminal.send(PreauthRequest("H1", 5000, "EUR"))
+    hold = only(out, TransactionResult)
+    assert (hold.kind, hold.status, hold.approved_amount) == (
+        K.PREAUTH,
+        TransactionStatus.APPROVED,
+        5000,
+    )
+    assert "PRE-AUTHORIZATION" in customer_copy(out).lines
+    assert ("start_preauth", "IDLE", "WAITING_FOR_CARD") in terminal.core.history
+    more = only(follow(terminal, "H2", K.INCREMENT, hold.reference, 1000), TransactionResult)
+    assert (more.status, more.original_reference) == (TransactionStatus.APPROVED, hold.reference)
+    assert ("start_follow_up", "IDLE", "ONLINE_AUTHORIZATION") in terminal.core.history
+    out = follow(terminal, "H3", K.COMPLETION, hold.reference, 4200, tip=500)
+    done = only(out, TransactionResult)
+    assert (done.kind, done.status, done.amount, done.tip_amount, done.approved_amount) == (
+        K.COMPLETION,
+        TransactionStatus.APPROVED,
+        4200,
+        500,
+        4200,
+    )
+    assert done.masked_pan == hold.masked_pan  # the card of the hold, read no more
+    lines = customer_copy(out).lines
+    assert "PRE-AUTH COMPLETION" in lines and any(
+        line.startswith("TOTAL") and "47.00" in line for line in lines
+    )
+    # once only: the same id is the stored outcome, another id is refused
+    assert (
+        only(follow(terminal, "H3", K.COMPLETION, hold.reference, 4200, tip=500), TransactionResult)
+        == done
+    )
+    before = terminal.core.journal.counts()
+    refused(follow(terminal, "H4", K.COMPLETION, hold.reference, 100), ErrorCode.ORIGINAL_CLOSED)
+    refused(follow(terminal, "H5", K.RELEASE, hold.reference), ErrorCode.ORIGINAL_CLOSED)
+    refused(follow(terminal, "H6", K.INCREMENT, hold.reference, 100), ErrorCode.ORIGINAL_CLOSED)
+    assert terminal.core.journal.counts() == before  # nothing written for a refusal
+    assert settle(terminal) == {
+        ("EUR", K.PREAUTH): (1, 5000),
+        ("EUR", K.INCREMENT): (1, 1000),
+        ("EUR", K.COMPLETION): (1, 4700),
+    }
+    authorizer = terminal.core.authorizer
+    assert isinstance(authorizer, BuiltInAuthorizer)
+    assert [row[3] for row in authorizer.ledger()] == ["captured", "authorized", "authorized"]
+
+
+def test_over_capture_unknown_and_wrong_originals_are_refused_and_nothing_changes() -> None:
+    terminal = Terminal()
+    hold = only(terminal.send(PreauthRequest("H1", 5000, "EUR")), TransactionResult)
+    sold = sale(terminal, "S1", 1000)
+    before = (terminal.core.journal.counts(), len(terminal.core.journal.entries()))
+    refused(
+        follow(terminal, "C1", K.COMPLETION, hold.reference, 4600, tip=401),
+        ErrorCode.EXCEEDS_AUTHORIZATION,
+    )
+    refused(follow(terminal, "I1", K.INCREMENT, "000000000099", 100), ErrorCode.ORIGINAL_NOT_FOUND)
+    refused(follow(terminal, "I2", K.INCREMENT, sold.reference, 100), ErrorCode.ORIGINAL_WRONG_KIND)
+    refused(follow(terminal, "V1", K.VOID, hold.reference), ErrorCode.ORIGINAL_WRONG_KIND)
+    refused(
+        follow(terminal, "C2", K.COMPLETION, hold.reference, 100, currency="JPY"),
+        ErrorCode.CURRENCY_MISMATCH,
+    )
+    refused(
+        terminal.send(RefundRequest("R1", 100, "EUR", hold.reference)),
+        ErrorCode.ORIGINAL_WRONG_KIND,
+    )
+    assert (terminal.core.journal.counts(), len(terminal.core.journal.entries())) == before
+    # a declined increment leaves the hold as it was
+    declined = only(follow(terminal, "I3", K.INCREMENT, hold.reference, 151), TransactionResult)
+    assert (declined.status, declined.response_code, declined.approved_amount) == (
+        TransactionStatus.DECLINED,
+        "51",
+        0,
+    )
+    refused(
+        follow(terminal, "C3", K.COMPLETION, hold.reference, 5001), ErrorCode.EXCEEDS_AUTHORIZATION
+    )
+    captured = only(follow(terminal, "C4", K.COMPLETION, hold.reference, 5000), TransactionResult)
+    assert captured.status is TransactionStatus.APPROVED
+
+
+def test_release_gives_up_the_hold_and_closes_it() -> None:
+    terminal = Terminal()
+    hold = only(terminal.send(PreauthRequest("H1", 5000, "EUR")), TransactionResult)
+    out = follow(terminal, "L1", K.RELEASE, hold.reference)
+    released = only(out, TransactionResult)
+    assert (released.kind, released.status, released.amount) == (
+        K.RELEASE,
+        TransactionStatus.APPROVED,
+        5000,
+    )
+    assert "PRE-AUTH RELEASE" in customer_copy(out).lines
+    refused(follow(terminal, "C1", K.COMPLETION, hold.reference, 100), ErrorCode.ORIGINAL_CLOSED)
+    authorizer = terminal.core.authorizer
+    assert isinstance(authorizer, BuiltInAuthorizer)
+    assert authorizer.ledger()[0][3] == "released"
+
+
+def test_void_takes_a_sale_refund_or_completion_out_of_the_batch() -> None:
+    terminal = Terminal()
+    kept, voided = sale(terminal, "S1", 1000), sale(terminal, "S2", 700)
+    refund = only(terminal.send(RefundRequest("R1", 300, "EUR", kept.reference)), TransactionResult)
+    out = follow(terminal, "V1", K.VOID, voided.reference)
+    void = only(out, TransactionResult)
+    assert (void.kind, void.status, void.amount) == (K.VOID, TransactionStatus.APPROVED, 700)
+    assert "VOID" in customer_copy(out).lines
+    only(follow(terminal, "V2", K.VOID, refund.reference), TransactionResult)
+    refused(follow(terminal, "V3", K.VOID, voided.reference), ErrorCode.ORIGINAL_CLOSED)
+    refused(follow(terminal, "V4", K.VOID, kept.reference), ErrorCode.ORIGINAL_CLOSED)  # refunded
+    refused(
+        terminal.send(RefundRequest("R2", 100, "EUR", voided.reference)), ErrorCode.ORIGINAL_CLOSED
+    )
+    assert settle(terminal) == {("EUR", K.SALE): (1, 1000)}
+    later = sale(terminal, "S3", 500)
+    settle(terminal)
+    refused(follow(terminal, "V5", K.VOID, later.reference), ErrorCode.ALREADY_SETTLED)
+
+
+def test_tip_adjustment_before_settlement_counts_in_the_batch() -> None:
+    terminal = Terminal()
+    sold = sale(terminal, "S1", 2000)
+    refund = only(terminal.send(RefundRequest("R1", 500, "EUR", sold.reference)), TransactionResult)
+    tipped = only(follow(terminal, "T1", K.TIP_ADJUST, sold.reference, tip=300), TransactionResult)
+    assert (tipped.kind, tipped.tip_amount, tipped.amount) == (K.TIP_ADJUST, 300, 2000)
+    only(follow(terminal, "T2", K.TIP_ADJUST, sold.reference, tip=400), TransactionResult)
+    refused(
+        follow(terminal, "T3", K.TIP_ADJUST, refund.reference, tip=100),
+        ErrorCode.ORIGINAL_WRONG_KIND,
+    )
+    assert settle(terminal) == {("EUR", K.SALE): (1, 2400), ("EUR", K.REFUND): (1, 500)}
+    refused(
+        follow(terminal, "T4", K.TIP_ADJUST, sold.reference, tip=100), ErrorCode.ALREADY_SETTLED
+    )
+
+
+def test_partial_approval_only_when_allowed() -> None:
+    terminal = Terminal()
+    out = terminal.send(SaleRequest("P1", 2010, "EUR", SaleOption.ALLOW_PARTIAL))
+    partial = only(out, TransactionResult)
+    assert (partial.status, partial.response_code, partial.amount, partial.approved_amount) == (
+        TransactionStatus.APPROVED,
+        "10",
+        2010,
+        1005,
+    )
+    assert PromptId.PARTIAL_APPROVAL in {m.prompt_id for m in out if isinstance(m, Prompt)}
+    lines = customer_copy(out).lines
+    assert any(line.startswith("REQUESTED") and "20.10" in line for line in lines)
+    assert any(line.startswith("APPROVED AMOUNT") and "10.05" in line for line in lines)
+    declined = sale(terminal, "P2", 2010)
+    assert (declined.status, declined.response_code) == (TransactionStatus.DECLINED, "51")
+    # a refund is limited by what was approved, not what was asked
+    refused(
+        terminal.send(RefundRequest("R1", 1006, "EUR", partial.reference)),
+        ErrorCode.REFUND_EXCEEDS_SALE,
+    )
+    assert settle(terminal) == {("EUR", K.SALE): (1, 1005)}
+
+
+def test_the_tip_screen_adds_the_chosen_tip_before_the_card() -> None:
+    terminal = Terminal()
+    out = terminal.send(SaleRequest("T1", 1234, "EUR", tip_percentages=(10, 15, 20)))
+    screen = [m for m in out if isinstance(m, Prompt) and m.prompt_id is PromptId.CHOOSE_TIP]
+    assert screen and "1:10% 1.23" in screen[0].text
+    result = only(out, TransactionResult)
+    assert (result.amount, result.tip_amount, result.status) == (
+        1234,
+        123,
+        TransactionStatus.APPROVED,
+    )
+    assert ("tip_chosen", "TIP_SELECTION", "WAITING_FOR_CARD") in terminal.core.history
+    amount_prompts = [
+        m.text for m in out if isinstance(m, Prompt) and m.prompt_id is PromptId.AMOUNT
+    ]
+    assert amount_prompts == ["EUR 13.57"]  # the card is asked for the total
+    # the host scripts the cardholder: a custom tip, then a choice that was not offered
+    manual = Terminal(None)
+    manual.send(SaleRequest("T2", 1000, "EUR", tip_percentages=(10,)))
+    assert manual.core.state is S.TIP_SELECTION
+    refused(manual.send(SimChooseTip(3)), ErrorCode.INVALID_FIELD)
+    assert manual.core.state is S.TIP_SELECTION
+    only(manual.send(SimChooseTip(TIP_CUSTOM, 250)), SimAccepted)
+    assert manual.core.state is S.WAITING_FOR_CARD and manual.core.txn is not None
+    assert manual.core.txn.tip_amount == 250
+    # cancelled on the tip screen
+    manual.send(CancelRequest())
+    manual.send(SaleRequest("T3", 1000, "EUR", tip_percentages=(10,)))
+    out = manual.send(CancelRequest())
+    assert only(out, TransactionResult).status is TransactionStatus.CANCELLED
+    assert ("cancel", "TIP_SELECTION", "CANCELLED") in manual.core.history
+    refused(manual.send(SimChooseTip(1)), ErrorCode.NOT_ALLOWED_NOW)
+
+
+def test_recovery_reverses_an_interrupted_completion_and_the_hold_stands_again() -> None:
+    journal, store = Journal(), shipped_store()
+    authorizer = BuiltInAuthorizer(store)
+    terminal = Terminal(core=TerminalCore(journal=journal, authorizer=authorizer, store=store))
+    hold = only(terminal.send(PreauthRequest("H1", 5000, "EUR")), TransactionResult)
+    crashing = TerminalCore(journal=journal, authorizer=authorizer, store=store)
+    crashing.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
+    crashing.journal.record_reversal = Failing(
+        journal, "record_reversal", OSError("power cut")
+    ).record_reversal  # type: ignore[method-assign]
+    crashing.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    follow(Terminal(core=crashing), "C1", K.COMPLETION, hold.reference, 4000)
+    assert [row[3] for row in authorizer.ledger()] == ["captured", "authorized"]
+    restarted = Terminal(core=TerminalCore(journal=journal, authorizer=authorizer, store=store))
+    assert [row[3] for row in authorizer.ledger()] == ["authorized", "reversed"]
+    stored = only(follow(restarted, "C1", K.COMPLETION, hold.reference, 4000), TransactionResult)
+    assert (stored.status, stored.response_code) == (TransactionStatus.FAILED, "96")
+    again = only(follow(restarted, "C2", K.COMPLETION, hold.reference, 4000), TransactionResult)
+    assert again.status is TransactionStatus.APPROVED
+    assert [row[3] for row in authorizer.ledger()] == ["captured", "reversed", "authorized"]
 
 
 def test_every_state_reached_and_every_transition_taken() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocols.codes import MessageType, PromptId
+from protocols.codes import PROTOCOL_VERSION, MessageType, PromptId
 from protocols.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from protocols.exchanges import EXCHANGES, LinkPair, split_frames
 from protocols.frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
@@ -241,7 +241,7 @@ def test_a_stale_link_reset_does_not_let_a_frame_through_twice() -> None:
     pair = LinkPair()
     pair.send("host", InfoRequest())
     pair.run()
-    reset = encode_frame(Frame(0, MessageType.LINK_RESET, b"\x02HostTerm"))
+    reset = encode_frame(Frame(0, MessageType.LINK_RESET, bytes((PROTOCOL_VERSION,)) + b"HostTerm"))
     info = pair.host.raw_frame(MessageType.INFO_REQUEST, bytes(2))
     terminal = pair.terminal
     terminal.events()
@@ -250,7 +250,7 @@ def test_a_stale_link_reset_does_not_let_a_frame_through_twice() -> None:
         MessageReceived(InfoRequest(), 2)
     ]
     # a reset without a session id, or of protocol version 1, is not a frame to act on
-    terminal.receive_data(encode_frame(Frame(2, MessageType.LINK_RESET, b"\x02" + bytes(8))), 0.0)
+    terminal.receive_data(encode_frame(Frame(2, MessageType.LINK_RESET, bytes((PROTOCOL_VERSION,)) + bytes(8))), 0.0)
     assert isinstance(terminal.events()[-1], FrameDiscarded)
     terminal.receive_data(encode_frame(Frame(2, MessageType.LINK_RESET, b"NEW!")), 0.0)
     assert terminal.events() == [PeerIncompatible(1)]

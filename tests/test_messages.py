@@ -18,6 +18,7 @@ from protocols.codes import (
     PinEntry,
     PromptId,
     ReceiptCopy,
+    SaleOption,
     TransactionKind,
     TransactionStatus,
 )
@@ -31,18 +32,21 @@ from protocols.errors import (
 from protocols.messages import (
     MAX_PAYLOAD,
     MESSAGE_CLASSES,
+    TIP_CUSTOM,
     CancelRequest,
     CancelResponse,
     Counter,
-    CurrencyTotals,
     Error,
+    FollowUpRequest,
     InfoRequest,
     InfoResponse,
+    KindTotals,
     LastResultRequest,
     LookupRequest,
     Message,
     PinBlockRequest,
     PinBlockResponse,
+    PreauthRequest,
     Prompt,
     Receipt,
     RefundRequest,
@@ -50,6 +54,7 @@ from protocols.messages import (
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
+    SimChooseTip,
     SimEnterPin,
     SimPowerCycle,
     SimPresentCard,
@@ -65,7 +70,17 @@ from protocols.messages import (
 # Payloads written out by hand from the field tables of docs/protocol.md.
 GOLDEN: list[tuple[Message, str]] = [
     (InfoRequest(), "0000"),
-    (SaleRequest("T1", 1234, "EUR", request_id=0x0102), "0102 02 5431 000000001234 0978"),
+    (SaleRequest("T1", 1234, "EUR", request_id=0x0102), "0102 02 5431 000000001234 0978 00 00"),
+    (
+        SaleRequest("T1", 1234, "EUR", SaleOption.ALLOW_PARTIAL, (10, 15, 20)),
+        "0000 02 5431 000000001234 0978 01 03 0a 0f 14",
+    ),
+    (PreauthRequest("H1", 5000, "EUR"), "0000 02 4831 000000005000 0978 00"),
+    (
+        FollowUpRequest("C1", TransactionKind.COMPLETION, "000000000001", 4200, "EUR", 500),
+        "0000 02 4331 05 0c 303030303030303030303031 000000004200 0978 000000000500",
+    ),
+    (SimChooseTip(TIP_CUSTOM, 250), "0000 ff 000000000250"),
     (RefundRequest("R1", 500, "JPY", "ABC123"), "0000 02 5231 000000000500 0392 06 414243313233"),
     (
         PinBlockRequest("4012345678909", PinBlockFormat.ISO_4),
@@ -95,7 +110,7 @@ GOLDEN: list[tuple[Message, str]] = [
             time=1_764_000_000,
         ),
         "0000 02 5431 01 01 3531 00 0c 303030303030303030303031 000000001251 0414"
-        " 10 3437363137332a2a2a2a2a2a30303130 02 00 69248100",
+        " 10 3437363137332a2a2a2a2a2a30303130 02 00 69248100 000000000000 000000000000",
     ),
     (Receipt("T1", ReceiptCopy.MERCHANT, ("A", "价")), "0000 02 5431 02 02 01 41 03 e4bbb7"),
     (
@@ -108,8 +123,8 @@ GOLDEN: list[tuple[Message, str]] = [
     ),
     (CancelResponse(CancelOutcome.TOO_LATE, request_id=0xFFFF), "ffff 01"),
     (
-        SettlementResponse(7, (CurrencyTotals("EUR", 2, 2468, 1, 1234),)),
-        "0000 00000007 01 0978 00000002 00000000000009a4 00000001 00000000000004d2",
+        SettlementResponse(7, (KindTotals("EUR", TransactionKind.SALE, 2, 2468),)),
+        "0000 00000007 01 0978 01 00000002 00000000000009a4",
     ),
     (
         Prompt(PromptId.ENTER_PIN, "zh", "请输入密码"),
@@ -175,20 +190,20 @@ SALE = "0000 02 5431 000000001234 0978"
 
 BAD_PAYLOADS = [
     # (type, payload hex, expected code, expected field)
-    (MessageType.SALE_REQUEST, "0001 02 5431 00000000123a 0978", ErrorCode.MALFORMED_MESSAGE, "amount"),
-    (MessageType.SALE_REQUEST, "0001 02 5431 000000000000 0978", ErrorCode.INVALID_AMOUNT, "amount"),
-    (MessageType.SALE_REQUEST, "0001 02 5431 000000001234 0999", ErrorCode.INVALID_CURRENCY, "currency"),
+    (MessageType.SALE_REQUEST, "0001 02 5431 00000000123a 0978 00 00", ErrorCode.MALFORMED_MESSAGE, "amount"),
+    (MessageType.SALE_REQUEST, "0001 02 5431 000000000000 0978 00 00", ErrorCode.INVALID_AMOUNT, "amount"),
+    (MessageType.SALE_REQUEST, "0001 02 5431 000000001234 0999 00 00", ErrorCode.INVALID_CURRENCY, "currency"),
     (MessageType.SALE_REQUEST, "0001 02 5431 000000001234 09", ErrorCode.MALFORMED_MESSAGE, None),
     (
         MessageType.SALE_REQUEST,
-        "0001 00 000000001234 0978",
+        "0001 00 000000001234 0978 00 00",
         ErrorCode.INVALID_TRANSACTION_ID,
         "client_transaction_id",
     ),
-    (MessageType.SALE_REQUEST, "0001 02 54ff 000000001234 0978", ErrorCode.MALFORMED_MESSAGE, None),
+    (MessageType.SALE_REQUEST, "0001 02 54ff 000000001234 0978 00 00", ErrorCode.MALFORMED_MESSAGE, None),
     (
         MessageType.SALE_REQUEST,
-        "0001 02 5420 000000001234 0978",
+        "0001 02 5420 000000001234 0978 00 00",
         ErrorCode.INVALID_TRANSACTION_ID,
         "client_transaction_id",
     ),
@@ -214,6 +229,47 @@ BAD_PAYLOADS = [
     (MessageType.SIM_PRESENT_CARD, "0001 07 64656661756c74 00", ErrorCode.INVALID_FIELD, "entry_mode"),
     (MessageType.SIM_PRESENT_CARD, "0001 07 64656661756c74 09", ErrorCode.INVALID_FIELD, "entry_mode"),
     (MessageType.SIM_ENTER_PIN, "0001 07", ErrorCode.INVALID_FIELD, "entry"),
+    # protocol 3: sale options and tips, pre-authorization, follow-ups, the tip screen
+    (MessageType.SALE_REQUEST, "0001 02 5431 000000001234 0978 80 00", ErrorCode.INVALID_FIELD, "options"),
+    (
+        MessageType.SALE_REQUEST,
+        "0001 02 5431 000000001234 0978 00 02 0a 65",
+        ErrorCode.INVALID_FIELD,
+        "tip_percentages",
+    ),
+    (
+        MessageType.SALE_REQUEST,
+        "0001 02 5431 000000001234 0978 00 05 0a 0a 0a 0a 0a",
+        ErrorCode.INVALID_FIELD,
+        "tip_percentages",
+    ),
+    (MessageType.PREAUTH_REQUEST, "0001 02 5431 000000000000 0978 00", ErrorCode.INVALID_AMOUNT, "amount"),
+    (
+        MessageType.FOLLOW_UP_REQUEST,
+        "0001 02 5431 01 01 31 000000001000 0978 000000000000",
+        ErrorCode.INVALID_FIELD,
+        "kind",
+    ),
+    (
+        MessageType.FOLLOW_UP_REQUEST,
+        "0001 02 5431 07 01 31 000000001000 0978 000000000000",
+        ErrorCode.INVALID_AMOUNT,
+        "amount",
+    ),
+    (
+        MessageType.FOLLOW_UP_REQUEST,
+        "0001 02 5431 04 01 31 000000001000 0978 000000000100",
+        ErrorCode.INVALID_AMOUNT,
+        "tip_amount",
+    ),
+    (
+        MessageType.FOLLOW_UP_REQUEST,
+        "0001 02 5431 05 00 000000001000 0978 000000000000",
+        ErrorCode.INVALID_REFERENCE,
+        "original_reference",
+    ),
+    (MessageType.SIM_CHOOSE_TIP, "0001 05 000000000000", ErrorCode.INVALID_FIELD, "choice"),
+    (MessageType.SIM_CHOOSE_TIP, "0001 ff 000000000000", ErrorCode.INVALID_AMOUNT, "tip_amount"),
     (MessageType.PROMPT, "0001 09 7a68 02 c328", ErrorCode.MALFORMED_MESSAGE, None),
     (MessageType.INFO_REQUEST, "0001 00", ErrorCode.MALFORMED_MESSAGE, None),
     (0x99, "0001 ", ErrorCode.UNKNOWN_MESSAGE_TYPE, None),

@@ -6,14 +6,15 @@ the outcome is recorded with both receipts before the host sees it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from protocols.codes import EntryMode, PromptId, TransactionStatus
-from protocols.validation import mask_pan
+from protocols.codes import EntryMode, PromptId, SaleOption, TransactionStatus
 
 from ..authorizer import AuthorizationRequest
 from ..states import TerminalState
+from .kinds import KIND_RULES
 
 if TYPE_CHECKING:
     from ..core import TerminalCore
@@ -44,43 +45,24 @@ class Authorization:
     def enter_online_authorization(self) -> None:
         txn, core = self._txn(), self._core
         core.prompt(PromptId.AUTHORISING)
-        pan = txn.pan
         txn.reference = core.journal.record_authorizing(
             txn.client_transaction_id,
             txn.kind,
             txn.amount,
             txn.currency,
             txn.original_reference,
-            mask_pan(pan),
+            txn.masked_pan,
             txn.entry_mode,
             int(core.now),
             core.pinpad.keys.counters if txn.pin_block is not None else None,
+            tip_amount=txn.tip_amount,
         )
-        if txn.track2 is not None:
-            expiry = txn.track2.expiry
-        elif 0x5F24 in txn.tags:
-            expiry = txn.tags[0x5F24].hex()[:4]
-        else:
-            expiry = txn.card.expiry if txn.card else "0000"
-        when = datetime.fromtimestamp(core.now, timezone.utc)
-        response = core.authorizer.authorize(
-            AuthorizationRequest(
-                kind=txn.kind,
-                reference=txn.reference,
-                pan=pan,
-                pan_sequence=txn.tags.get(0x5F34, b"\x00").hex(),
-                expiry=expiry,
-                amount=txn.amount,
-                currency=txn.currency,
-                entry_mode=txn.entry_mode,
-                date=when.strftime("%Y%m"),
-                pin_block=txn.pin_block,
-                chip=txn.chip,
-                original_reference=txn.original_reference,
-            )
-        )
+        response = core.authorizer.authorize(self._request(txn))
         txn.response_code, txn.auth_code = response.response_code, response.auth_code
         txn.arpc = response.arpc
+        if response.approved and response.approved_amount < txn.total:
+            # partial: the tip stays whole, the amount takes the cut
+            txn.approved_amount = max(0, response.approved_amount - txn.tip_amount)
         if txn.chip is not None and txn.entry_mode is EntryMode.CHIP:
             core.fire("authorized")  # the card has the last word
         elif response.approved:
@@ -88,12 +70,48 @@ class Authorization:
         else:
             core.fire("decline")
 
+    def _request(self, txn: Transaction) -> AuthorizationRequest:
+        """What the issuer is asked: the card's data, or for a follow-up the original's
+        reference (the issuer finds the card by it)."""
+        when = datetime.fromtimestamp(self._core.now, timezone.utc)
+        cardless = AuthorizationRequest(
+            kind=txn.kind,
+            reference=txn.reference,
+            pan="",
+            pan_sequence="",
+            expiry="",
+            amount=txn.total,
+            currency=txn.currency,
+            entry_mode=txn.entry_mode,
+            date=when.strftime("%Y%m"),
+            original_reference=txn.original_reference,
+            allow_partial=SaleOption.ALLOW_PARTIAL in txn.options,
+        )
+        if not KIND_RULES[txn.kind].reads_card:
+            return cardless
+        if txn.track2 is not None:
+            expiry = txn.track2.expiry
+        elif 0x5F24 in txn.tags:
+            expiry = txn.tags[0x5F24].hex()[:4]
+        else:
+            expiry = txn.card.expiry if txn.card else "0000"
+        return replace(
+            cardless,
+            pan=txn.pan,
+            pan_sequence=txn.tags.get(0x5F34, b"\x00").hex(),
+            expiry=expiry,
+            pin_block=txn.pin_block,
+            chip=txn.chip,
+        )
+
     def enter_outcome(self) -> None:
         txn, core = self._txn(), self._core
         approved = core.state is S.APPROVED
         txn.status = TransactionStatus.APPROVED if approved else TransactionStatus.DECLINED
-        if approved:
+        if approved and txn.approved_amount is None:
             txn.response_code = "00"
+        if approved and txn.approved_amount is not None:
+            core.prompt(PromptId.PARTIAL_APPROVAL)
         core.prompt(PromptId.APPROVED if approved else PromptId.DECLINED)
         core.fire("print_receipt")
 

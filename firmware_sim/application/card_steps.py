@@ -14,6 +14,7 @@ from protocols.codes import EntryMode, PromptId
 from protocols.currency import by_alpha, format_money
 from protocols.messages import Prompt
 
+from ..authorizer import APPROVED_CODES
 from ..cards import Cvm, VirtualCard
 from ..kernel import InProcessReader
 from ..kernel.contact import (
@@ -68,18 +69,18 @@ class CardSteps:
         txn, core = self._txn(), self._core
         when = datetime.fromtimestamp(core.now, timezone.utc)
         return terminal_data(
-            amount=txn.amount,
+            amount=txn.total,
             currency_numeric=by_alpha(txn.currency).numeric,
             transaction_type=KIND_RULES[txn.kind].transaction_type,
             date=when.strftime("%y%m%d"),
             unpredictable_number=core.random(4),
-            ttq=ttq(txn.amount) if txn.entry_mode is EntryMode.TAP else bytes(4),
+            ttq=ttq(txn.total) if txn.entry_mode is EntryMode.TAP else bytes(4),
         )
 
     def enter_waiting_for_card(self) -> None:
         txn, core = self._txn(), self._core
         core.set_deadline(CARD_TIMEOUT)
-        core.send(Prompt(PromptId.AMOUNT, txn.language, format_money(txn.amount, txn.currency)))
+        core.send(Prompt(PromptId.AMOUNT, txn.language, format_money(txn.total, txn.currency)))
         core.prompt(PromptId.INSERT_CARD)
 
     def enter_card_read(self) -> None:
@@ -98,7 +99,7 @@ class CardSteps:
             core.fire("chip_read" if txn.entry_mode is EntryMode.CHIP else "tap_read")
         elif txn.entry_mode is EntryMode.QR:
             txn.qr_payload = merchant_qr(
-                txn.amount,
+                txn.total,
                 txn.currency,
                 reference=txn.client_transaction_id,
                 merchant_id=core.serial_number,
@@ -157,7 +158,7 @@ class CardSteps:
             txn.cvm_result = "NO CVM (WALLET)"  # the wallet authenticated its holder
             core.fire("verified")
         elif txn.entry_mode is EntryMode.TAP:
-            if needs_cvm(txn.amount):
+            if needs_cvm(txn.total):
                 core.fire("ask_online_pin")
             else:
                 txn.cvm_result = "NO CVM (CONTACTLESS)"
@@ -194,13 +195,19 @@ class CardSteps:
 
     def enter_completion(self) -> None:
         txn, core = self._txn(), self._core
+        issuer_approved = txn.response_code in APPROVED_CODES
         accepted = second_generate_ac(
-            core.apdu, txn.tags, self.terminal_data(), txn.response_code, txn.arpc
+            core.apdu,
+            txn.tags,
+            self.terminal_data(),
+            txn.response_code,
+            txn.arpc,
+            issuer_approved=issuer_approved,
         )
         if accepted:
             core.fire("approve")
             return
-        if txn.response_code == "00":
+        if issuer_approved:
             txn.response_code = "Z3"  # approved online but the card refused (AAC)
             core.authorizer.reverse(txn.reference)
         core.fire("decline")

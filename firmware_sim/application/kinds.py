@@ -5,8 +5,8 @@ row here and, where the table cannot say it, one handler.
 
 >>> KIND_RULES[TransactionKind.REFUND].verifies_cardholder
 False
->>> sorted(rule.start_trigger for rule in KIND_RULES.values())
-['start_refund', 'start_sale']
+>>> sorted({rule.start_trigger for rule in KIND_RULES.values()})
+['start_follow_up', 'start_preauth', 'start_refund', 'start_sale']
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ class KindRule:
     reads_card: bool  # the card is presented and read
     verifies_cardholder: bool  # a CVM is performed (a refund asks none)
     asks_cryptogram: bool  # contact chip: first GENERATE AC for an ARQC, second after the issuer
-    transaction_type: int  # EMV tag 9C: 00 goods and services, 20 refund
-    settles_as: str  # the settlement column it counts in ("debit", "credit", "")
+    transaction_type: int  # EMV tag 9C: 00 goods and services, 20 refund (card kinds only)
+    settles_as: str  # what settlement makes of it: "debit", "credit", "hold", "" (nothing)
 
 
 KIND_RULES: dict[TransactionKind, KindRule] = {
@@ -34,5 +34,11 @@ KIND_RULES: dict[TransactionKind, KindRule] = {
     for rule in (
         KindRule(TransactionKind.SALE, "start_sale", True, True, True, 0x00, "debit"),
         KindRule(TransactionKind.REFUND, "start_refund", True, False, False, 0x20, "credit"),
+        KindRule(TransactionKind.PREAUTH, "start_preauth", True, True, True, 0x00, "hold"),
+        KindRule(TransactionKind.INCREMENT, "start_follow_up", False, False, False, 0x00, "hold"),
+        KindRule(TransactionKind.COMPLETION, "start_follow_up", False, False, False, 0x00, "debit"),
+        KindRule(TransactionKind.RELEASE, "start_follow_up", False, False, False, 0x00, ""),
+        KindRule(TransactionKind.VOID, "start_follow_up", False, False, False, 0x00, ""),
+        KindRule(TransactionKind.TIP_ADJUST, "start_follow_up", False, False, False, 0x00, ""),
     )
 }

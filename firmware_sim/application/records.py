@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from protocols.codes import ReceiptCopy, TransactionStatus
 from protocols.messages import Message, Receipt, TransactionResult
-from protocols.validation import mask_pan
 
 from ..journal import JournalEntry
 from ..receipts import ReceiptFacts, receipt_lines
@@ -42,7 +41,7 @@ class Records:
             txn.kind,
             txn.amount,
             txn.currency,
-            mask_pan(txn.pan) if txn.pan else "",
+            txn.masked_pan,
             txn.entry_mode,
             "approved" if status is TransactionStatus.APPROVED else "declined",
             txn.response_code,
@@ -50,6 +49,9 @@ class Records:
             txn.auth_code,
             int(core.now),
             txn.cvm_result,
+            approved_amount=txn.approved_amount,
+            tip_amount=txn.tip_amount,
+            original_reference=txn.original_reference,
         )
         return self.record(
             status, txn.response_code, txn.auth_code, self.receipts(facts, txn.language)
@@ -75,10 +77,12 @@ class Records:
             status,
             response_code,
             auth_code,
-            mask_pan(txn.pan) if txn.pan else "",
+            txn.masked_pan,
             txn.entry_mode,
             int(core.now),
             *receipts,
+            approved_amount=txn.approved_amount,
+            tip_amount=txn.tip_amount,
         )
 
     def reply_outcome(self, entry: JournalEntry) -> None:
@@ -109,5 +113,7 @@ class Records:
                 entry_mode=entry.entry_mode,
                 original_reference=entry.original_reference,
                 time=entry.time,
+                approved_amount=entry.approved_amount,
+                tip_amount=entry.tip_amount,
             )
         )

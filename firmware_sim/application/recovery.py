@@ -39,6 +39,8 @@ class Recovery:
                 entry.reference,
                 "",
                 entry.time,
+                tip_amount=entry.tip_amount,
+                original_reference=entry.original_reference,
             )
             core.journal.record_reversal(
                 entry.client_transaction_id, *core.records.receipts(facts, core.language)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from keys import EncryptedPinBlock
-from protocols.codes import EntryMode, TransactionKind, TransactionStatus
+from protocols.codes import EntryMode, SaleOption, TransactionKind, TransactionStatus
 from protocols.track2 import Track2
+from protocols.validation import mask_pan
 
 from ..authorizer import ChipData
 from ..cards import CardProfile
+from ..journal import JournalEntry
 from ..kernel import CardReader
 
 __all__ = ["Transaction"]
@@ -38,9 +40,27 @@ class Transaction:
     language: str = "en"
     fallback: bool = False  # the chip failed: the stripe of a chip card is accepted
     qr_payload: str = ""  # the EMVCo merchant-presented QR shown for this sale
+    options: SaleOption = SaleOption.NONE
+    tip_percentages: tuple[int, ...] = ()  # the tip screen's choices (a sale's request)
+    tip_amount: int = 0
+    approved_amount: int | None = None  # the issuer's, when it approved less (partial)
+    original: JournalEntry | None = None  # the transaction a refund or follow-up names
 
     @property
     def pan(self) -> str:
         if self.track2 is not None:
             return self.track2.pan
         return self.tags.get(0x5A, b"").hex().upper().rstrip("F")
+
+    @property
+    def masked_pan(self) -> str:
+        """The card as receipts and the journal show it; a follow-up shows its original's."""
+        pan = self.pan
+        if pan:
+            return mask_pan(pan)
+        return self.original.masked_pan if self.original is not None else ""
+
+    @property
+    def total(self) -> int:
+        """What the card and the issuer are asked for: the amount with the tip."""
+        return self.amount + self.tip_amount

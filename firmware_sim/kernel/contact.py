@@ -211,13 +211,16 @@ def second_generate_ac(
     terminal: dict[int, bytes],
     response_code: str,
     arpc: bytes,
+    *,
+    issuer_approved: bool,
 ) -> bool:
-    """The second GENERATE AC over CDOL2 with the issuer's answer: True when the card
-    accepts (TC). A TC is asked for only when the issuer approved."""
+    """The second GENERATE AC over CDOL2 with the issuer's answer (its response code is the
+    ARC, tag 8A): True when the card accepts (TC). A TC is asked for only when the issuer
+    approved."""
     arc = response_code.encode()[:2]
     values = {0x8A: arc, 0x91: arpc + arc, **terminal}
     data = build_dol_data(parse_dol(tags.get(0x8D, b"")), values)
-    p1 = 0x40 if response_code == "00" else 0x00
+    p1 = 0x40 if issuer_approved else 0x00
     response = apdu(CommandApdu(0x80, Ins.GENERATE_AC, p1, 0x00, data, le=0))
     template = flatten(decode_tlv(response.data)).get(0x80, b"") if response.ok else b""
     return template[:1] == b"\x40"
