@@ -13,7 +13,9 @@ line and their answers come back to them.
 from __future__ import annotations
 
 import errno
+import os
 import queue
+import select
 import secrets
 import threading
 import time
@@ -296,16 +298,37 @@ class Terminal(PaymentCommands):
             if out:
                 self._record("out", out)
                 self._serial.write(out)
-            self._serial.timeout = wait
-            data = self._serial.read(1)
-            if data and self._serial.in_waiting:
-                data += self._serial.read(self._serial.in_waiting)
+            data = self._read(wait)
             self._record("in", data)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             raise LineLost(f"the line failed: {e or type(e).__name__}") from None
         now = time.monotonic()
         self._link.receive_data(data, now)
         self._link.tick(now)
+
+    def _read(self, wait: float) -> bytes:
+        """What has arrived, waiting up to ``wait`` seconds for the first byte. A POSIX port
+        (a tty, a pty) is read straight from its descriptor: pyserial's timeout setter
+        reconfigures the port (tcgetattr, flock, ioctl) on every call, 30 % of a sale's
+        host-side time (docs/benchmarks.md). Other ports (socket://, rfc2217://, loop://) go
+        through pyserial, with the timeout set only when it changes."""
+        fd = getattr(self._serial, "fd", None)
+        if isinstance(fd, int) and type(self._serial).__name__ == "Serial":
+            if not select.select([fd], [], [], wait)[0]:
+                return b""
+            try:
+                data = os.read(fd, 4096)
+            except BlockingIOError:
+                return b""
+            if not data:  # readable and empty: the other end hung up
+                raise OSError("the device reports readiness to read but returned no data")
+            return data
+        if self._serial.timeout != wait:
+            self._serial.timeout = wait
+        data = bytes(self._serial.read(1))
+        if data and self._serial.in_waiting:
+            data += self._serial.read(self._serial.in_waiting)
+        return data
 
     def _settle(self, request_id: int) -> None:
         """Take in what has already arrived (the prompt after a result) and acknowledge it,

@@ -130,6 +130,10 @@ class BuiltInAuthorizer:
             " masked_pan TEXT, amount INTEGER, currency TEXT, response_code TEXT,"
             " auth_code TEXT, status TEXT)"
         )
+        # authorization codes issued so far (counted once here, not scanned at each approval)
+        (self._issued,) = self._db.execute(
+            "SELECT COUNT(*) FROM ledger WHERE auth_code != ''"
+        ).fetchone()
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
         if "original_reference" not in columns:  # a ledger from before follow-ups
             self._db.execute("ALTER TABLE ledger ADD COLUMN original_reference TEXT DEFAULT ''")
@@ -154,10 +158,8 @@ class BuiltInAuthorizer:
             approved_amount = request.amount // 2 if code == PARTIALLY_APPROVED else request.amount
             auth_code = ""
             if code in APPROVED_CODES:
-                (count,) = self._db.execute(
-                    "SELECT COUNT(*) FROM ledger WHERE auth_code != ''"
-                ).fetchone()
-                auth_code = f"{count + 1:06d}"
+                self._issued += 1
+                auth_code = f"{self._issued:06d}"
             status = "authorized" if code in APPROVED_CODES else "declined"
             self._db.execute(
                 "INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

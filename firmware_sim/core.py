@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Hashable
-from typing import Any
 
-from transitions import Machine, MachineError
+from transitions import MachineError
 
 from keys import KeyStore, Pin, PinPad
 from protocols.apdu import CommandApdu, ResponseApdu
@@ -45,6 +44,7 @@ from .commands import FIRMWARE_VERSION, HostCommands
 from .journal import Journal
 from .kernel import CardReader, InProcessReader, redact_apdu
 from .kernel.qr import wallet_accepts
+from .machine import StateMachine
 from .pinpad import PIN_STATES, PinEntryDevice
 from .prompts import LANGUAGES, prompt_text
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
@@ -65,8 +65,6 @@ Origin = Hashable | None  # opaque to the core: where a request came from (the l
 class TerminalCore:
     """One terminal. ``wallet`` holds the cardholder's virtual cards by catalogue name, so a
     card's PIN try counter and ATC persist from one transaction to the next."""
-
-    state: TerminalState  # set by transitions
 
     def __init__(
         self,
@@ -126,17 +124,7 @@ class TerminalCore:
             **self.tips.on_enter(),
             S.IDLE: self._enter_idle,
         }
-        self.machine = Machine(
-            model=self,
-            states=TerminalState,
-            transitions=TRANSITIONS,
-            initial=S.IDLE,
-            queued=True,
-            auto_transitions=False,
-            before_state_change="_before",
-            after_state_change="_entered",
-            send_event=True,
-        )
+        self.machine = StateMachine(TRANSITIONS, S.IDLE, before=self._before, after=self._entered)
         self.fire("power_on")
         self.step_hook = step_hook
 
@@ -155,24 +143,26 @@ class TerminalCore:
 
     # --- the machine ---------------------------------------------------------------------
 
-    def _before(self, event: Any) -> None:
-        if self.step_hook is not None:
-            source = TerminalState[event.transition.source]
-            dest = TerminalState[event.transition.dest]
-            self.step_hook(event.event.name, source, dest, self.allowed_triggers())
+    @property
+    def state(self) -> TerminalState:
+        return self.machine.state
 
-    def _entered(self, event: Any) -> None:
-        self.history.append((event.event.name, event.transition.source, event.transition.dest))
-        self._on_enter[self.state]()
+    def _before(self, trigger: str, source: TerminalState, dest: TerminalState) -> None:
+        if self.step_hook is not None:
+            self.step_hook(trigger, source, dest, self.allowed_triggers())
+
+    def _entered(self, trigger: str, source: TerminalState, dest: TerminalState) -> None:
+        self.history.append((trigger, source.name, dest.name))
+        self._on_enter[dest]()
 
     def fire(self, trigger: str) -> None:
         """Fire a trigger of the transition table (MachineError if the state has none)."""
-        getattr(self, trigger)()
+        self.machine.fire(trigger)
 
     _fire = fire
 
     def allowed_triggers(self) -> list[str]:
-        return sorted(self.machine.get_triggers(self.state))
+        return self.machine.triggers(self.state)
 
     def run(self, action: Callable[[], None]) -> None:
         """Run an action that fires triggers; any fault ends the transaction in ERROR."""

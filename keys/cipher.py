@@ -90,6 +90,13 @@ def aes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
     return decryptor.update(data) + decryptor.finalize()
 
 
+_ODD_PARITY = bytes(b & 0xFE | (bin(b >> 1).count("1") + 1) % 2 for b in range(256))
+
+
 def adjust_odd_parity(key: bytes) -> bytes:
-    """Set each byte's low bit so that the byte has an odd number of one-bits (DES parity)."""
-    return bytes(b & 0xFE | (bin(b >> 1).count("1") + 1) % 2 for b in key)
+    """Set each byte's low bit so that the byte has an odd number of one-bits (DES parity).
+
+    >>> adjust_odd_parity(bytes.fromhex("0001FE")).hex()
+    '0101fe'
+    """
+    return key.translate(_ODD_PARITY)

@@ -15,6 +15,8 @@ counter. A counter may have at most ten one-bits; the device skips the others, s
 
 from __future__ import annotations
 
+import functools
+
 from enum import Enum
 
 from .cipher import des_ecb_encrypt, tdes_ecb_encrypt, xor
@@ -50,7 +52,12 @@ def initial_key(bdk: bytes, ksn: bytes) -> bytes:
     _check_ksn(ksn)
     if len(bdk) != 16:
         raise SecureElementError("a TDES DUKPT BDK is a 16-byte double-length key")
-    base = _zero_counter(ksn)[:8]  # the leftmost 64 bits of the KSN, counter zeroed
+    return _initial_key(bdk, _zero_counter(ksn)[:8])
+
+
+@functools.lru_cache(maxsize=256)
+def _initial_key(bdk: bytes, base: bytes) -> bytes:
+    """``base``: the leftmost 64 bits of the KSN, counter zeroed (one IPEK per device)."""
     left = tdes_ecb_encrypt(bdk, base)
     right = tdes_ecb_encrypt(xor(bdk, _KEY_MASK), base)
     return left + right
@@ -76,14 +83,21 @@ def _register(ksn: bytes, counter: int) -> bytes:
 
 
 def current_key(ipek: bytes, ksn: bytes) -> bytes:
-    """The key of the KSN's counter, derived from the IPEK one set counter bit at a time."""
+    """The key of the KSN's counter, derived from the IPEK one set counter bit at a time
+    (highest first). The host side derives many counters of the same device: the keys of
+    counter prefixes are kept (in this process, inside keys/), so a counter one more than
+    the last costs one or two steps instead of up to ten."""
     counter = _check_ksn(ksn)
-    key, reached = ipek, 0
-    for bit in range(COUNTER_BITS - 1, -1, -1):
-        if counter >> bit & 1:
-            reached |= 1 << bit
-            key = _non_reversible(key, _register(ksn, reached))
-    return key
+    return _key_of_counter(ipek, _zero_counter(ksn), counter)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_of_counter(ipek: bytes, base_ksn: bytes, counter: int) -> bytes:
+    if counter == 0:
+        return ipek
+    lowest = counter & -counter  # the last bit the derivation sets
+    before = _key_of_counter(ipek, base_ksn, counter ^ lowest)
+    return _non_reversible(before, _register(base_ksn, counter))
 
 
 def _apply_variant(key: bytes, variant: KeyVariant) -> bytes:

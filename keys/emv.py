@@ -10,6 +10,8 @@ TDES key; the MAC is ISO/IEC 9797-1 algorithm 3 with padding method 2.
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 
 from .cipher import adjust_odd_parity, tdes_ecb_encrypt, xor
@@ -39,8 +41,11 @@ def _from_y(master_key: bytes, y: bytes) -> bytes:
     return adjust_odd_parity(tdes_ecb_encrypt(master_key, y + xor(y, b"\xff" * 8)))
 
 
+@functools.lru_cache(maxsize=256)
 def derive_icc_master_key_option_a(issuer_mk: bytes, pan: str, psn: str = "00") -> bytes:
-    """Option A (A1.4.1): Y is the rightmost 16 digits of PAN || PSN, left-padded with zeros."""
+    """Option A (A1.4.1): Y is the rightmost 16 digits of PAN || PSN, left-padded with zeros.
+    A card's master key is the same at every transaction: it is derived once (cached in this
+    process, inside keys/), not at each of the card's and the issuer's three uses a sale."""
     _check_mk(issuer_mk)
     return _from_y(issuer_mk, bytes.fromhex((pan + psn)[-16:].rjust(16, "0")))
 

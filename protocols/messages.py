@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
@@ -163,7 +163,13 @@ def with_request_id(message: MessageT, request_id: int) -> MessageT:
     """
     if message.request_id == request_id:
         return message
-    return replace(message, request_id=request_id)
+    _check_uint(request_id, 16, "request_id")
+    # A copy with one field changed: the other fields were checked when ``message`` was made,
+    # so they are not checked again (dataclasses.replace would run every check anew).
+    copy = object.__new__(type(message))
+    copy.__dict__.update(message.__dict__)
+    object.__setattr__(copy, "request_id", request_id)
+    return copy
 
 
 def _check_text(value: str, field: str, max_len: int, *, ascii_only: bool = False) -> None:
