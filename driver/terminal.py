@@ -297,7 +297,7 @@ class Terminal(PaymentCommands):
             out = self._link.data_to_send()
             if out:
                 self._record("out", out)
-                self._serial.write(out)
+                self._write(out)
             data = self._read(wait)
             self._record("in", data)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
@@ -306,14 +306,37 @@ class Terminal(PaymentCommands):
         self._link.receive_data(data, now)
         self._link.tick(now)
 
+    def _posix_fd(self) -> int | None:
+        """The descriptor of a POSIX port (a tty, a pty), which is read and written directly;
+        None for the ports that only pyserial knows how to drive."""
+        fd = getattr(self._serial, "fd", None)
+        return fd if isinstance(fd, int) and type(self._serial).__name__ == "Serial" else None
+
+    def _write(self, data: bytes) -> None:
+        """Everything in ``data``; pyserial's write selects for writability before each
+        chunk, 13 % of a sale's host time on a pty (docs/benchmarks.md)."""
+        fd = self._posix_fd()
+        if fd is None:
+            self._serial.write(data)
+            return
+        view = memoryview(data)
+        deadline = time.monotonic() + self.control_timeout
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OSError("the line does not take what is written") from None
+                select.select([], [fd], [], 0.05)
+
     def _read(self, wait: float) -> bytes:
         """What has arrived, waiting up to ``wait`` seconds for the first byte. A POSIX port
         (a tty, a pty) is read straight from its descriptor: pyserial's timeout setter
         reconfigures the port (tcgetattr, flock, ioctl) on every call, 30 % of a sale's
         host-side time (docs/benchmarks.md). Other ports (socket://, rfc2217://, loop://) go
         through pyserial, with the timeout set only when it changes."""
-        fd = getattr(self._serial, "fd", None)
-        if isinstance(fd, int) and type(self._serial).__name__ == "Serial":
+        fd = self._posix_fd()
+        if fd is not None:
             if not select.select([fd], [], [], wait)[0]:
                 return b""
             try:
@@ -349,7 +372,7 @@ class Terminal(PaymentCommands):
         if out:
             self._record("out", out)
             try:
-                self._serial.write(out)
+                self._write(out)
             except (serial.SerialException, OSError):
                 pass
 

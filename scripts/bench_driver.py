@@ -62,14 +62,13 @@ def run_sales(
     latencies = []
     with Terminal(runner.port.name) as terminal:
         if record is not None:
-            raw = terminal._serial
-            original = raw.write
+            original = terminal._write  # every write of the driver goes through it
 
-            def host_write(data: bytes) -> int | None:
+            def host_write(data: bytes) -> None:
                 record.add("host", bytes(data))
-                return original(data)
+                original(data)
 
-            raw.write = host_write  # type: ignore[method-assign]
+            terminal._write = host_write  # type: ignore[method-assign]
         terminal.info()  # link resets and warm-up outside the timing
         if record is not None:
             record.chunks.clear()

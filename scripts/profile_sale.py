@@ -1,0 +1,167 @@
+"""Where a sale's time goes: the figures behind docs/benchmarks.md's profile of the hot path.
+
+    python scripts/profile_sale.py [--sales 2000]
+
+1. The terminal core alone: a sale handled and drained in memory (automatic cardholder,
+   in-memory journal, no link, no port), and the share of its parts (each part timed by
+   wrapping it; the wrappers cost a little themselves).
+2. The link alone: one sale's frames (the request, five prompts, two receipts, the result and
+   the last prompt, each acknowledged) through two in-memory links.
+3. Over a pty with the terminal in its own process (``possim terminal``): wall time per sale,
+   and the CPU time (user, system) of each side from the kernel's accounting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from driver import Terminal  # noqa: E402
+from driver.testing import spawn_terminal  # noqa: E402
+from firmware_sim import authorizer, cards, journal  # noqa: E402
+from firmware_sim.application import records  # noqa: E402
+from firmware_sim.cardholder import AutoCardholder, drain  # noqa: E402
+from firmware_sim.testing import make_core  # noqa: E402
+from keys import PinPad, dukpt_tdes, keystore  # noqa: E402
+from protocols.link import Link  # noqa: E402
+from protocols.messages import Message, SaleRequest  # noqa: E402
+
+PARTS: list[tuple[Any, str, str]] = [
+    (cards.VirtualCard, "execute", "the virtual card (8 APDUs)"),
+    (authorizer.BuiltInAuthorizer, "authorize", "the built-in issuer"),
+    (keystore.PinVerifier, "matches", "  of which the PIN check (host DUKPT)"),
+    (dukpt_tdes.TdesDukptHost, "working_key", "    of which the host's DUKPT key"),
+    (PinPad, "encrypt", "the PIN pad (device DUKPT)"),
+    (journal.Journal, "check_new", "journal: rules of a new request"),
+    (journal.Journal, "record_authorizing", "journal: authorizing"),
+    (journal.Journal, "record_completion", "journal: completed"),
+    (records.Records, "receipts", "receipts (both copies)"),
+]
+
+
+def timed_parts(spent: dict[str, float]) -> Callable[[], None]:
+    """Wrap each part to add its time to ``spent``; returns the undo."""
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
+    for owner, name, label in PARTS:
+        inner = getattr(owner, name)
+
+        @functools.wraps(inner)
+        def wrapper(*args: Any, _inner: Any = inner, _label: str = label, **kw: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _inner(*args, **kw)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, wrapper)
+
+    def undo() -> None:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+    return undo
+
+
+def core_alone(sales: int) -> None:
+    core, cardholder = make_core(), AutoCardholder()
+    started = time.perf_counter()
+    for i in range(sales):
+        core.handle_message(SaleRequest(f"A{i}", 1234, "EUR"), 1.76e9)
+        drain(core, cardholder, 1.76e9)
+    plain = (time.perf_counter() - started) / sales * 1e3
+    spent: dict[str, float] = {}
+    undo = timed_parts(spent)
+    core, cardholder = make_core(), AutoCardholder()
+    for i in range(sales):
+        core.handle_message(SaleRequest(f"B{i}", 1234, "EUR"), 1.76e9)
+        drain(core, cardholder, 1.76e9)
+    undo()
+    print(f"1. the terminal core alone: {plain:.3f} ms a sale ({sales} sales)")
+    for label in [label for _, _, label in PARTS]:
+        print(f"   {label:40} {spent.get(label, 0.0) / sales * 1e3:.3f} ms")
+
+
+def link_alone(sales: int) -> None:
+    core, cardholder = make_core(), AutoCardholder()
+    core.handle_message(SaleRequest("X", 1234, "EUR", request_id=5), 0.0)
+    answers: list[Message] = drain(core, cardholder, 0.0)
+    host, terminal = Link(session=b"Host"), Link(session=b"Term")
+
+    def carry(a: Link, b: Link) -> None:
+        data = a.data_to_send()
+        if data:
+            b.receive_data(data, 0.0)
+
+    host.send(SaleRequest("W", 1, "EUR", request_id=1), 0.0)
+    for _ in range(10):
+        carry(host, terminal)
+        carry(terminal, host)
+    host.events()
+    terminal.events()
+    started = time.perf_counter()
+    for i in range(sales):
+        host.send(SaleRequest(f"B{i}", 1234, "EUR", request_id=2), 0.0)
+        carry(host, terminal)
+        carry(terminal, host)
+        terminal.events()
+        for message in answers:
+            terminal.send(message, 0.0)
+            carry(terminal, host)
+            carry(host, terminal)
+        host.events()
+    took = (time.perf_counter() - started) / sales * 1e3
+    print(f"2. the link alone, both sides, one sale's {len(answers) + 1} messages: {took:.3f} ms")
+
+
+def _ticks(pid: int) -> tuple[int, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])  # utime, stime in clock ticks
+
+
+def over_a_pty(sales: int) -> None:
+    process, port = spawn_terminal("--port", "pty", stderr=subprocess.DEVNULL)
+    try:
+        with Terminal(port) as terminal:
+            terminal.info()
+            before, mine = _ticks(process.pid), resource.getrusage(resource.RUSAGE_SELF)
+            started = time.perf_counter()
+            for i in range(sales):
+                terminal.sale(1234, "EUR", client_transaction_id=f"P{i}")
+            wall = (time.perf_counter() - started) / sales * 1e3
+            after, now = _ticks(process.pid), resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        process.kill()
+        process.wait()
+    tick = 1000 / 100 / sales  # ms per tick per sale (USER_HZ 100)
+    print(f"3. over a pty, the terminal in its own process: {wall:.3f} ms a sale ({sales} sales)")
+    print(
+        f"   host CPU     user {(now.ru_utime - mine.ru_utime) / sales * 1e3:.3f} ms"
+        f"  system {(now.ru_stime - mine.ru_stime) / sales * 1e3:.3f} ms"
+    )
+    print(
+        f"   terminal CPU user {(after[0] - before[0]) * tick:.3f} ms"
+        f"  system {(after[1] - before[1]) * tick:.3f} ms"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sales", type=int, default=2000)
+    args = parser.parse_args()
+    core_alone(args.sales)
+    link_alone(args.sales)
+    over_a_pty(min(args.sales, 1000))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
