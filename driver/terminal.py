@@ -15,8 +15,8 @@ from __future__ import annotations
 import errno
 import os
 import queue
-import select
 import secrets
+import select
 import threading
 import time
 from collections.abc import Callable
