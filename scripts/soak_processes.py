@@ -7,15 +7,19 @@ For each line-fault rate (per byte, corrupted and dropped, both directions throu
 ``faulty://``; 0 is a clean line): one ``possim terminal`` with a durable journal, then, each
 from a new process: a sale (amounts that approve and decline), after every third sale a refund
 the terminal must refuse (over the sale's amount), after every seventh a partial refund,
-every fourth a ``possim lookup`` and every fifth a ``possim last``. Each outcome a process
-prints is checked against the terminal's journal at once. A command that ends without an
+every fourth a ``possim lookup`` and every fifth a ``possim last``; every sixth a hotel stay
+(``preauth``, ``increment``, ``complete`` with a tip, then a second completion with another id
+that must be refused) and every ninth a ``void`` of the sale (then a second void that must be
+refused). Each outcome a process prints is checked against the terminal's journal at once. A command that ends without an
 outcome (the line failed) is asked again with ``possim lookup`` from new processes; what is
 still unknown at the end is asked on a clean line. Figures:
 
 - misreported: an outcome a process printed that differs from the journal's (must be 0);
   a refusal for a payment the journal holds; an over-refund that was not refused;
 - lost: an authorization in the ledger that the journal does not hold as approved (must be 0);
-- charged twice: a client transaction id authorized more than once (must be 0).
+- charged twice: a client transaction id authorized more than once (must be 0);
+- captured twice: a pre-authorization with more than one approved completion, or captured
+  beyond its hold with its increments (must be 0).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class Figures:
     misreported: int = 0
     lost: int = 0
     charged_twice: int = 0
+    stays: int = 0
+    voids: int = 0
+    captured_twice: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -131,6 +138,75 @@ class Soak:
         self.unknown.append(txn_id)
         return None
 
+    def refused(self, *args: str, what: str) -> None:
+        """A follow-up that must be refused (exit status 2); a line failure is asked again."""
+        for _ in range(3):
+            status, told, error = self.possim(*args)
+            if status == 2:
+                return
+            if status == 0:
+                self.problem(f"{what} was not refused")
+                return
+
+    def hotel_stay(self, i: int) -> None:
+        hold = self.payment("preauth", "--amount", "50.00", txn_id=f"H{i}")
+        if hold is None or hold["status"] != "approved":
+            return
+        self.figures.stays += 1
+        reference = hold["reference"]
+        self.payment("increment", "--reference", reference, "--amount", "10.00", txn_id=f"I{i}")
+        self.payment(
+            "complete",
+            "--reference",
+            reference,
+            "--amount",
+            "42.00",
+            "--tip",
+            "5.00",
+            txn_id=f"C{i}",
+        )
+        entry = self.journal.lookup(f"C{i}")
+        if entry is not None and entry.approved:
+            self.refused(
+                "complete",
+                "--reference",
+                reference,
+                "--amount",
+                "1.00",
+                "--id",
+                f"D{i}",
+                what=f"D{i}: a second completion of {reference}",
+            )
+
+    def void(self, reference: str, i: int) -> None:
+        voided = self.payment("void", "--reference", reference, txn_id=f"V{i}")
+        if voided is not None and voided["status"] == "approved":
+            self.figures.voids += 1
+            self.refused(
+                "void",
+                "--reference",
+                reference,
+                "--id",
+                f"W{i}",
+                what=f"W{i}: a second void of {reference}",
+            )
+
+    def captures_beyond_holds(self) -> int:
+        """Pre-authorizations captured twice, or beyond the hold with its increments."""
+        bad = 0
+        for entry in self.journal.entries():
+            if entry.kind.name != "PREAUTH" or not entry.approved:
+                continue
+            later = self.journal.follow_ups(entry.reference)
+            captures = [e for e in later if e.kind.name == "COMPLETION"]
+            held = entry.approved_amount + sum(
+                e.approved_amount for e in later if e.kind.name == "INCREMENT"
+            )
+            if len(captures) > 1 or sum(e.amount + e.tip_amount for e in captures) > held:
+                bad += 1
+                self.figures.problems.append(f"{entry.reference}: captures {captures}")
+        return bad
+
     def run(self, payments: int) -> Figures:
         self.unknown: list[str] = []
         started = time.monotonic()
@@ -152,6 +228,10 @@ class Soak:
                 self.payment(
                     "refund", "--amount", "1.00", "--reference", sale["reference"], txn_id=f"R{i}"
                 )
+            if i % 6 == 0:
+                self.hotel_stay(i)
+            if approved and i % 9 == 0:
+                self.void(sale["reference"], i)
             if i % 4 == 0:
                 status, told, _ = self.possim("lookup", "--id", f"S{i}", "--json")
                 if told is not None:
@@ -171,6 +251,7 @@ class Soak:
             if told is not None:
                 self.figures.resolved_after_repair += 1
                 self.check(told, txn_id)
+        self.figures.captured_twice = self.captures_beyond_holds()
         books = reconcile(self.journal_path)
         self.figures.lost = books.unrecorded + books.reversed_but_shown_approved
         self.figures.charged_twice = books.charged_twice
@@ -196,14 +277,18 @@ def main() -> int:
             f"faults {rate:.0%}: {figures.payments} payments, {figures.processes} processes, "
             f"{figures.completed} completed, {figures.recovered} recovered by lookup, "
             f"{figures.resolved_after_repair} resolved after repair, {figures.refused_refunds} "
-            f"over-refunds refused, {figures.lookups} lookups, {figures.lasts} lasts; "
+            f"over-refunds refused, {figures.lookups} lookups, {figures.lasts} lasts, "
+            f"{figures.stays} hotel stays, {figures.voids} voids; "
             f"misreported {figures.misreported}, lost {figures.lost}, charged twice "
-            f"{figures.charged_twice}; {figures.seconds} s",
+            f"{figures.charged_twice}, captured twice {figures.captured_twice}; "
+            f"{figures.seconds} s",
             flush=True,
         )
         for problem in figures.problems[:10]:
             print(f"  {problem}")
-        clean = clean and not (figures.misreported or figures.lost or figures.charged_twice)
+        clean = clean and not (
+            figures.misreported or figures.lost or figures.charged_twice or figures.captured_twice
+        )
     return 0 if clean else 1
 
 
