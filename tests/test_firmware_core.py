@@ -833,6 +833,31 @@ def test_recovery_reverses_an_interrupted_completion_and_the_hold_stands_again()
     assert [row[3] for row in authorizer.ledger()] == ["captured", "reversed", "authorized"]
 
 
+def test_recovery_reverses_an_interrupted_preauthorization_like_a_sale() -> None:
+    journal, store = Journal(), shipped_store()
+    authorizer = BuiltInAuthorizer(store)
+    crashing = TerminalCore(journal=journal, authorizer=authorizer, store=store)
+    crashing.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
+    crashing.journal.record_reversal = Failing(
+        journal, "record_reversal", OSError("power cut")
+    ).record_reversal  # type: ignore[method-assign]
+    crashing.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    Terminal(core=crashing).send(PreauthRequest("H1", 5000, "EUR"))
+    assert [row[3] for row in authorizer.ledger()] == ["authorized"]  # the hold is on the card
+    restarted = Terminal(core=TerminalCore(journal=journal, authorizer=authorizer, store=store))
+    assert [row[3] for row in authorizer.ledger()] == ["reversed"]
+    stored = only(restarted.send(LookupRequest("H1")), TransactionResult)
+    assert (stored.kind, stored.status, stored.response_code) == (
+        K.PREAUTH,
+        TransactionStatus.FAILED,
+        "96",
+    )
+    refused(
+        follow(restarted, "C1", K.COMPLETION, stored.reference, 100),
+        ErrorCode.ORIGINAL_NOT_APPROVED,
+    )
+
+
 def test_every_state_reached_and_every_transition_taken() -> None:
     expected = set()
     for row in TRANSITIONS:
