@@ -46,3 +46,27 @@ def test_the_kernel_knows_nothing_of_the_application(path: Path) -> None:
     assert not {name for name in imports if name.startswith("firmware_sim.application")}
     assert "firmware_sim.journal" not in imports and "firmware_sim.core" not in imports
     assert "TransactionKind" not in path.read_text(encoding="utf-8")
+
+
+def test_a_sale_crosses_each_module_once() -> None:
+    from firmware_sim.cardholder import AutoCardholder, drain
+    from firmware_sim.testing import make_core
+    from protocols.messages import SaleRequest
+
+    core = make_core()
+    core.handle_message(SaleRequest("T1", 1234, "EUR"), 1.76e9)
+    drain(core, AutoCardholder(), 1.76e9)
+    entered = [dest for _, _, dest in core.history[2:]]  # after the power-on's recovery
+    modules = []
+    for state in entered:
+        handler = core._on_enter[type(core.state)[state]]
+        module = getattr(handler, "__self__", core).__class__.__module__
+        if not modules or modules[-1] != module:
+            modules.append(module)
+    assert modules == [
+        "firmware_sim.application.card_steps",
+        "firmware_sim.pinpad",
+        "firmware_sim.application.authorization",
+        "firmware_sim.application.endings",
+        "firmware_sim.core",
+    ]

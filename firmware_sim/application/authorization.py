@@ -1,6 +1,7 @@
-"""Online authorization and the outcome: the journal records that the issuer is about to be
-asked, the authorizer answers, the card has its say (second GENERATE AC, in card_steps), then
-the outcome is recorded with both receipts before the host sees it.
+"""The authorization and the outcome: terminal risk management (the card's first GENERATE AC
+asks for an ARQC; every transaction goes online), the journal records that the issuer is about
+to be asked, the authorizer answers, the card has its say (second GENERATE AC), then the
+outcome is recorded with both receipts before the host sees it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from typing import TYPE_CHECKING
 
 from protocols.codes import EntryMode, PromptId, SaleOption, TransactionStatus
 
-from ..authorizer import AuthorizationRequest
+from ..authorizer import APPROVED_CODES, AuthorizationRequest
+from ..kernel.contact import first_generate_ac, second_generate_ac
+from ..kernel.contactless import card_declined_offline
 from ..states import TerminalState
+from .card_steps import emv_terminal_data
 from .kinds import KIND_RULES
 
 if TYPE_CHECKING:
@@ -31,7 +35,9 @@ class Authorization:
 
     def on_enter(self) -> dict[TerminalState, Callable[[], None]]:
         return {
+            S.TERMINAL_RISK_MANAGEMENT: self.enter_risk_management,
             S.ONLINE_AUTHORIZATION: self.enter_online_authorization,
+            S.COMPLETION: self.enter_completion,
             S.APPROVED: self.enter_outcome,
             S.DECLINED: self.enter_outcome,
             S.RECEIPT: self.enter_receipt,
@@ -103,6 +109,42 @@ class Authorization:
             pin_block=txn.pin_block,
             chip=txn.chip,
         )
+
+    def enter_risk_management(self) -> None:
+        # Floor limit zero: every transaction goes online. On the contact path the first
+        # GENERATE AC asks for an ARQC; a tap's card already said with GPO.
+        txn, core = self._txn(), self._core
+        if txn.entry_mode is EntryMode.TAP and card_declined_offline(txn.tags):
+            txn.response_code = "Z1"  # the card declined offline (AAC at GPO)
+            core.fire("decline")
+            return
+        if txn.entry_mode is EntryMode.CHIP and KIND_RULES[txn.kind].asks_cryptogram:
+            chip = first_generate_ac(core.apdu, txn.tags, emv_terminal_data(core, txn))
+            if chip is None:
+                txn.response_code = "Z1"  # the card declined offline (AAC)
+                core.fire("decline")
+                return
+            txn.chip = chip
+        core.fire("go_online")
+
+    def enter_completion(self) -> None:
+        txn, core = self._txn(), self._core
+        issuer_approved = txn.response_code in APPROVED_CODES
+        accepted = second_generate_ac(
+            core.apdu,
+            txn.tags,
+            emv_terminal_data(core, txn),
+            txn.response_code,
+            txn.arpc,
+            issuer_approved=issuer_approved,
+        )
+        if accepted:
+            core.fire("approve")
+            return
+        if issuer_approved:
+            txn.response_code = "Z3"  # approved online but the card refused (AAC)
+            core.authorizer.reverse(txn.reference)
+        core.fire("decline")
 
     def enter_outcome(self) -> None:
         txn, core = self._txn(), self._core

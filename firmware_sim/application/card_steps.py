@@ -1,7 +1,8 @@
-"""The card steps of a payment, from "insert card" to the card's last word: which interface
-the card came by, what the kernel reads from it, how the cardholder is verified, the card's
-first and second GENERATE AC. The kernel does the APDUs; this module decides what they mean
-for the transaction (with the kind's row of :data:`~.kinds.KIND_RULES`).
+"""The card steps of a payment, from "insert card" to the cardholder's verification: which
+interface the card came by, what the kernel reads from it, how the cardholder is verified. The
+kernel does the APDUs; this module decides what they mean for the transaction (with the kind's
+row of :data:`~.kinds.KIND_RULES`). The cryptograms around the authorization are
+:mod:`.authorization`'s.
 """
 
 from __future__ import annotations
@@ -14,20 +15,17 @@ from protocols.codes import EntryMode, PromptId
 from protocols.currency import by_alpha, format_money
 from protocols.messages import Prompt
 
-from ..authorizer import APPROVED_CODES
 from ..cards import Cvm, VirtualCard
 from ..kernel import InProcessReader
 from ..kernel.contact import (
     Selection,
     card_language,
     cvm_rule,
-    first_generate_ac,
     read_application_data,
-    second_generate_ac,
     select_application,
     terminal_data,
 )
-from ..kernel.contactless import card_declined_offline, needs_cvm, select_contactless, ttq
+from ..kernel.contactless import needs_cvm, select_contactless, ttq
 from ..kernel.magstripe import stripe_accepted
 from ..kernel.qr import merchant_qr
 from ..prompts import LANGUAGES
@@ -44,6 +42,19 @@ CARD_TIMEOUT = 60.0
 S = TerminalState
 
 
+def emv_terminal_data(core: TerminalCore, txn: Transaction) -> dict[int, bytes]:
+    """The terminal's data objects for the card's PDOL and CDOLs, for this transaction."""
+    when = datetime.fromtimestamp(core.now, timezone.utc)
+    return terminal_data(
+        amount=txn.total,
+        currency_numeric=by_alpha(txn.currency).numeric,
+        transaction_type=KIND_RULES[txn.kind].transaction_type,
+        date=when.strftime("%y%m%d"),
+        unpredictable_number=core.random(4),
+        ttq=ttq(txn.total) if txn.entry_mode is EntryMode.TAP else bytes(4),
+    )
+
+
 class CardSteps:
     def __init__(self, core: TerminalCore) -> None:
         self._core = core
@@ -56,26 +67,12 @@ class CardSteps:
             S.READING_APPLICATION_DATA: self.enter_reading_application_data,
             S.CARDHOLDER_VERIFICATION: self.enter_cardholder_verification,
             S.QR_DISPLAYED: self.enter_qr_displayed,
-            S.TERMINAL_RISK_MANAGEMENT: self.enter_risk_management,
-            S.COMPLETION: self.enter_completion,
         }
 
     def _txn(self) -> Transaction:
         txn = self._core.txn
         assert txn is not None
         return txn
-
-    def terminal_data(self) -> dict[int, bytes]:
-        txn, core = self._txn(), self._core
-        when = datetime.fromtimestamp(core.now, timezone.utc)
-        return terminal_data(
-            amount=txn.total,
-            currency_numeric=by_alpha(txn.currency).numeric,
-            transaction_type=KIND_RULES[txn.kind].transaction_type,
-            date=when.strftime("%y%m%d"),
-            unpredictable_number=core.random(4),
-            ttq=ttq(txn.total) if txn.entry_mode is EntryMode.TAP else bytes(4),
-        )
 
     def enter_waiting_for_card(self) -> None:
         txn, core = self._txn(), self._core
@@ -140,7 +137,7 @@ class CardSteps:
 
     def enter_reading_application_data(self) -> None:
         txn = self._txn()
-        read = read_application_data(self._core.apdu, txn.tags, self.terminal_data())
+        read = read_application_data(self._core.apdu, txn.tags, emv_terminal_data(self._core, txn))
         if read.chip is not None:
             txn.chip = read.chip
         if read.track2 is not None:
@@ -175,39 +172,3 @@ class CardSteps:
 
     def enter_qr_displayed(self) -> None:
         self._core.set_deadline(CARD_TIMEOUT)
-
-    def enter_risk_management(self) -> None:
-        # Floor limit zero: every transaction goes online. On the contact path the first
-        # GENERATE AC asks for an ARQC; a tap's card already said with GPO.
-        txn, core = self._txn(), self._core
-        if txn.entry_mode is EntryMode.TAP and card_declined_offline(txn.tags):
-            txn.response_code = "Z1"  # the card declined offline (AAC at GPO)
-            core.fire("decline")
-            return
-        if txn.entry_mode is EntryMode.CHIP and KIND_RULES[txn.kind].asks_cryptogram:
-            chip = first_generate_ac(core.apdu, txn.tags, self.terminal_data())
-            if chip is None:
-                txn.response_code = "Z1"  # the card declined offline (AAC)
-                core.fire("decline")
-                return
-            txn.chip = chip
-        core.fire("go_online")
-
-    def enter_completion(self) -> None:
-        txn, core = self._txn(), self._core
-        issuer_approved = txn.response_code in APPROVED_CODES
-        accepted = second_generate_ac(
-            core.apdu,
-            txn.tags,
-            self.terminal_data(),
-            txn.response_code,
-            txn.arpc,
-            issuer_approved=issuer_approved,
-        )
-        if accepted:
-            core.fire("approve")
-            return
-        if issuer_approved:
-            txn.response_code = "Z3"  # approved online but the card refused (AAC)
-            core.authorizer.reverse(txn.reference)
-        core.fire("decline")
