@@ -42,7 +42,7 @@ from .authorizer import Authorizer
 from .cards import CATALOGUE, CardProfile, VirtualCard
 from .commands import FIRMWARE_VERSION, HostCommands
 from .journal import Journal
-from .kernel import CardReader, InProcessReader, redact_apdu
+from .kernel import CardReader, InProcessReader, redact_apdu, redact_response
 from .kernel.qr import wallet_accepts
 from .machine import StateMachine
 from .pinpad import PIN_STATES, PinEntryDevice
@@ -227,7 +227,7 @@ class TerminalCore:
         encoded = command.encode()
         raw = self.txn.reader.transmit(encoded)
         if self.apdu_observer is not None:
-            self.apdu_observer(redact_apdu(encoded), raw)
+            self.apdu_observer(redact_apdu(encoded), redact_response(raw))
         return ResponseApdu.decode(raw)
 
     # --- outputs -------------------------------------------------------------------------

@@ -137,3 +137,26 @@ def test_no_clear_pin_in_a_trace_of_an_offline_pin_sale(tmp_path: Path) -> None:
         cwd=ROOT,
     ).stdout
     assert "VERIFY (the PIN block is never shown)" in shown and "241234" not in shown
+
+
+@pytest.mark.parametrize("card", ["default", "contactless-only"])
+def test_no_pan_track_2_or_name_in_clear_in_a_trace(tmp_path: Path, card: str) -> None:
+    from firmware_sim.cards import CATALOGUE
+
+    profile = CATALOGUE[card]
+    trace = tmp_path / "terminal.trace"
+    with terminal_process("--port", "pty", "--card", card, "--trace", str(trace)) as port:
+        with Terminal(port) as terminal:
+            assert terminal.sale("12.34", "EUR").approved
+    recorded = trace.read_text().upper()
+    assert "00B2" in recorded  # the records were read...
+    middle = profile.pan[6:-4]
+    assert profile.pan not in recorded and profile.pan[:6] + middle not in recorded  # ...masked
+    assert profile.cardholder_name.encode().hex().upper() not in recorded
+    shown = subprocess.run(
+        [sys.executable, "-m", "driver.cli", "trace", "--fields", str(trace)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.upper()
+    assert profile.pan not in shown and profile.cardholder_name.upper() not in shown

@@ -9,6 +9,13 @@ the same kernel runs against a virtual card in this process or a card in a PC/SC
 
 from __future__ import annotations
 
-from .reader import Apdu, CardFailure, CardReader, InProcessReader, redact_apdu
+from .reader import Apdu, CardFailure, CardReader, InProcessReader, redact_apdu, redact_response
 
-__all__ = ["Apdu", "CardFailure", "CardReader", "InProcessReader", "redact_apdu"]
+__all__ = [
+    "Apdu",
+    "CardFailure",
+    "CardReader",
+    "InProcessReader",
+    "redact_apdu",
+    "redact_response",
+]
