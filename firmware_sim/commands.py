@@ -47,6 +47,7 @@ from protocols.messages import (
 )
 
 from .application import KIND_RULES, Transaction
+from .application.kinds import SETTLED_KINDS
 from .journal import JournalRuleError, NewTransaction
 from .journal_rules import authorized_total, current_tip
 from .states import CANCELLABLE_STATES, TerminalState
@@ -224,7 +225,7 @@ class HostCommands:
     def settle(self, message: SettlementRequest) -> None:
         if self._busy():
             return
-        batch, totals = self._core.journal.settle()
+        batch, totals = self._core.journal.settle(SETTLED_KINDS)
         self._core.reply(SettlementResponse(batch, totals))
 
     # Simulation control: check that the action is possible, acknowledge it, then do it, so

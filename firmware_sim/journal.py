@@ -10,6 +10,7 @@ crash, whether an authorization may have happened.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -384,11 +385,12 @@ class Journal:
         ).fetchall()
         return [_entry(r) for r in rows]
 
-    def settle(self) -> tuple[int, tuple[KindTotals, ...]]:
-        """Close the current batch: its number and its approved totals per currency and kind
-        (voids and the transactions they void leave the totals; tips count as adjusted)."""
+    def settle(self, counted: Collection[TransactionKind]) -> tuple[int, tuple[KindTotals, ...]]:
+        """Close the current batch: its number and its approved totals per currency and kind,
+        for the ``counted`` kinds (voids and the transactions they void leave the totals;
+        tips count as adjusted)."""
         batch = self.current_batch()
-        lines = settlement_lines(self.batch_entries(batch))
+        lines = settlement_lines(self.batch_entries(batch), counted)
         self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'batch'")
         self.commits += 1
         return batch, lines

@@ -16,6 +16,7 @@ firmware_sim.journal_rules.JournalRuleError: no transaction 000000000042
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,6 @@ FOLLOWS: dict[TransactionKind, frozenset[TransactionKind]] = {
     K.TIP_ADJUST: frozenset({K.SALE, K.COMPLETION}),
 }
 CLOSES_PREAUTH = frozenset({K.COMPLETION, K.RELEASE})
-SETTLED_KINDS = (K.SALE, K.REFUND, K.COMPLETION, K.PREAUTH, K.INCREMENT, K.RELEASE)
 
 
 class JournalRuleError(ValueError):
@@ -191,9 +191,12 @@ def _check_follow_up(journal: Journal, request: NewTransaction) -> None:
             )
 
 
-def settlement_lines(entries: list[JournalEntry]) -> tuple[KindTotals, ...]:
-    """A batch's lines per currency and kind from its completed entries: approved ones that
-    no void in the batch undid, each counted at its approved amount with its adjusted tip."""
+def settlement_lines(
+    entries: list[JournalEntry], counted: Collection[TransactionKind]
+) -> tuple[KindTotals, ...]:
+    """A batch's lines per currency and kind (of the ``counted`` kinds) from its completed
+    entries: approved ones that no void in the batch undid, each counted at its approved
+    amount with its adjusted tip."""
     approved = [e for e in entries if e.approved]
     voided = {e.original_reference for e in approved if e.kind is K.VOID}
     tips: dict[str, int] = {}
@@ -202,7 +205,7 @@ def settlement_lines(entries: list[JournalEntry]) -> tuple[KindTotals, ...]:
             tips[e.original_reference] = e.tip_amount
     sums: dict[tuple[str, TransactionKind], list[int]] = {}
     for e in approved:
-        if e.kind not in SETTLED_KINDS or e.reference in voided:
+        if e.kind not in counted or e.reference in voided:
             continue
         line = sums.setdefault((e.currency, e.kind), [0, 0])
         line[0] += 1

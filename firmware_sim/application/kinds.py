@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from protocols.codes import TransactionKind
 
-__all__ = ["KIND_RULES", "KindRule"]
+__all__ = ["KIND_RULES", "KindRule", "SETTLED_KINDS"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class KindRule:
     verifies_cardholder: bool  # a CVM is performed (a refund asks none)
     asks_cryptogram: bool  # contact chip: first GENERATE AC for an ARQC, second after the issuer
     transaction_type: int  # EMV tag 9C: 00 goods and services, 20 refund (card kinds only)
-    settles_as: str  # what settlement makes of it: "debit", "credit", "hold", "" (nothing)
+    settles_as: str  # its settlement line: "debit", "credit", "hold", "release"; "" none (a
+    # void takes its original out of the batch, a tip adjustment changes its original's tip)
 
 
 KIND_RULES: dict[TransactionKind, KindRule] = {
@@ -37,8 +38,11 @@ KIND_RULES: dict[TransactionKind, KindRule] = {
         KindRule(TransactionKind.PREAUTH, "start_preauth", True, True, True, 0x00, "hold"),
         KindRule(TransactionKind.INCREMENT, "start_follow_up", False, False, False, 0x00, "hold"),
         KindRule(TransactionKind.COMPLETION, "start_follow_up", False, False, False, 0x00, "debit"),
-        KindRule(TransactionKind.RELEASE, "start_follow_up", False, False, False, 0x00, ""),
+        KindRule(TransactionKind.RELEASE, "start_follow_up", False, False, False, 0x00, "release"),
         KindRule(TransactionKind.VOID, "start_follow_up", False, False, False, 0x00, ""),
         KindRule(TransactionKind.TIP_ADJUST, "start_follow_up", False, False, False, 0x00, ""),
     )
 }
+
+SETTLED_KINDS = frozenset(rule.kind for rule in KIND_RULES.values() if rule.settles_as)
+"""The kinds that have a line in a settlement."""
