@@ -51,7 +51,7 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         "--display",
         default=None,
         metavar="FILE",
-        help="draw the display's QR codes into FILE: an image for .png or .svg, else text art"
+        help="draw the display's QR codes into FILE: an image for .png or .svg, else text art",
     )
     parser.add_argument(
         "--pin", default=None, help="the PIN the cardholder types (default: the card's)"

@@ -46,8 +46,9 @@ from protocols.messages import (
     StatusResponse,
 )
 
-from .application import KIND_RULES, Transaction
+from .application import KIND_RULES
 from .application.kinds import SETTLED_KINDS
+from .application.transaction import Transaction
 from .journal import JournalRuleError, NewTransaction
 from .journal_rules import authorized_total, current_tip
 from .states import CANCELLABLE_STATES, TerminalState

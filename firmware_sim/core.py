@@ -31,13 +31,13 @@ from protocols.codes import EntryMode, PinEntry, PromptId
 from protocols.errors import ErrorCode, ProtocolError
 from protocols.messages import Error, Message, Prompt, with_request_id
 
-from .application import Transaction
 from .application.authorization import Authorization
 from .application.card_steps import CardSteps
 from .application.endings import Endings
 from .application.records import Records
 from .application.recovery import Recovery
 from .application.tips import TipScreen
+from .application.transaction import Transaction
 from .authorizer import Authorizer
 from .cards import CATALOGUE, CardProfile, VirtualCard
 from .commands import FIRMWARE_VERSION, HostCommands

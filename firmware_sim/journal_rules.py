@@ -25,6 +25,8 @@ from protocols.currency import format_money
 from protocols.errors import ErrorCode
 from protocols.messages import KindTotals
 
+from .application.kinds import CLOSING_KINDS, KIND_RULES
+
 if TYPE_CHECKING:
     from .journal import Journal, JournalEntry
 
@@ -38,16 +40,6 @@ __all__ = [
 ]
 
 K = TransactionKind
-# what each follow-up may follow
-FOLLOWS: dict[TransactionKind, frozenset[TransactionKind]] = {
-    K.REFUND: frozenset({K.SALE, K.COMPLETION}),
-    K.INCREMENT: frozenset({K.PREAUTH}),
-    K.COMPLETION: frozenset({K.PREAUTH}),
-    K.RELEASE: frozenset({K.PREAUTH}),
-    K.VOID: frozenset({K.SALE, K.REFUND, K.COMPLETION}),
-    K.TIP_ADJUST: frozenset({K.SALE, K.COMPLETION}),
-}
-CLOSES_PREAUTH = frozenset({K.COMPLETION, K.RELEASE})
 
 
 class JournalRuleError(ValueError):
@@ -99,7 +91,7 @@ def check_new(journal: Journal, request: NewTransaction) -> JournalEntry | None:
                 "client_transaction_id",
             )
         return existing
-    if request.kind in FOLLOWS:
+    if KIND_RULES[request.kind].follows:
         _check_follow_up(journal, request)
     return None
 
@@ -124,7 +116,7 @@ def _original(journal: Journal, request: NewTransaction) -> JournalEntry:
         raise JournalRuleError(
             ErrorCode.ORIGINAL_NOT_FOUND, f"no {what} {request.original_reference}", field
         )
-    wanted = FOLLOWS[request.kind]
+    wanted = KIND_RULES[request.kind].follows
     if original.kind not in wanted:
         names = " or ".join(sorted(k.name.lower() for k in wanted))
         raise JournalRuleError(
@@ -148,7 +140,7 @@ def _original(journal: Journal, request: NewTransaction) -> JournalEntry:
 def _check_follow_up(journal: Journal, request: NewTransaction) -> None:
     original = _original(journal, request)
     later = journal.follow_ups(original.reference)
-    closing = [e for e in later if e.kind is K.VOID or e.kind in CLOSES_PREAUTH]
+    closing = [e for e in later if e.kind in CLOSING_KINDS]
     if closing:
         raise JournalRuleError(
             ErrorCode.ORIGINAL_CLOSED,
@@ -157,7 +149,7 @@ def _check_follow_up(journal: Journal, request: NewTransaction) -> None:
             "original_reference",
         )
     unsettled = original.batch == journal.current_batch()
-    if request.kind in (K.VOID, K.TIP_ADJUST) and not unsettled:
+    if KIND_RULES[request.kind].needs_open_batch and not unsettled:
         raise JournalRuleError(
             ErrorCode.ALREADY_SETTLED,
             f"{original.reference} was settled in batch {original.batch}",

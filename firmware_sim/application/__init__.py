@@ -8,6 +8,7 @@ module. The card itself is the kernel's business (:mod:`firmware_sim.kernel`).
 from __future__ import annotations
 
 from .kinds import KIND_RULES, KindRule
-from .transaction import Transaction
 
-__all__ = ["KIND_RULES", "KindRule", "Transaction"]
+# Transaction is imported from .transaction (it needs the journal, whose rules need the
+# kinds table: importing it here would make that a cycle).
+__all__ = ["KIND_RULES", "KindRule"]
