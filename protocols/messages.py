@@ -108,6 +108,8 @@ class Message:
     _FIELD_NAMES: ClassVar[tuple[str, ...]]
     # fields holding a tuple of records (a dataclass each), and the record's class
     _RECORDS: ClassVar[dict[str, type]] = {}
+    # fields holding a tuple of plain values (an array in the schema, not of records)
+    _ARRAYS: ClassVar[tuple[str, ...]] = ()
 
     def _wire_values(self) -> dict[str, Any]:
         if not self._RECORDS:
@@ -122,7 +124,19 @@ class Message:
         fields_ = {name: values[name] for name in cls._FIELD_NAMES}
         for name, record in cls._RECORDS.items():
             fields_[name] = tuple(record(**item) for item in fields_[name])
+        for name in cls._ARRAYS:
+            fields_[name] = tuple(fields_[name])
         return cls(**fields_)
+
+
+def _is_array(field: c.Construct) -> bool:
+    """Whether a schema field is a PrefixedArray (what the codec reads as a list)."""
+    while isinstance(field, c.Renamed):
+        field = field.subcon
+    return isinstance(field, c.FocusedSeq) and [s.name for s in field.subcons] == [
+        "count",
+        "items",
+    ]
 
 
 MESSAGE_CLASSES: dict[MessageType, type[Message]] = {}
@@ -142,6 +156,9 @@ def _message(
         cls.SCHEMA = c.Struct(_REQUEST_ID, *schema_fields, c.Terminated)
         cls._CODEC = compile_struct(cls.SCHEMA)
         cls._FIELD_NAMES = names
+        cls._ARRAYS = tuple(
+            f.name for f in schema_fields if _is_array(f) and f.name not in cls._RECORDS
+        )
         MESSAGE_CLASSES[message_type] = cls
         return cls
 
@@ -263,17 +280,6 @@ class SaleRequest(Message):
         for tip in tips:
             if type(tip) is not int or not 1 <= tip <= 100:
                 raise FieldError("tip_percentages", ErrorCode.INVALID_FIELD, "must be 1 to 100")
-
-    def _wire_values(self) -> dict[str, Any]:
-        values = dict(self.__dict__)
-        values["tip_percentages"] = list(self.tip_percentages)
-        return values
-
-    @classmethod
-    def _from_wire(cls, values: dict[str, Any]) -> Message:
-        fields_ = {name: values[name] for name in cls._FIELD_NAMES}
-        fields_["tip_percentages"] = tuple(fields_["tip_percentages"])
-        return cls(**fields_)
 
 
 @_message(MessageType.PREAUTH_REQUEST, Direction.TO_TERMINAL, _TXN_ID, _AMOUNT, _CURRENCY, _OPTIONS)
@@ -534,15 +540,6 @@ class Receipt(Message):
             raise FieldError("lines", ErrorCode.INVALID_FIELD, "must be a tuple of at most 48")
         for line in self.lines:
             _check_text(line, "lines", 48)
-
-    @classmethod
-    def _from_wire(cls, values: dict[str, Any]) -> Message:
-        return cls(
-            values["client_transaction_id"],
-            values["copy"],
-            tuple(values["lines"]),
-            request_id=values["request_id"],
-        )
 
 
 _PIN_BLOCK_SIZES = {PinBlockFormat.ISO_0: (8, 10), PinBlockFormat.ISO_4: (16, 12)}
