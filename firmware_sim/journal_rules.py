@@ -98,13 +98,21 @@ def check_new(journal: Journal, request: NewTransaction) -> JournalEntry | None:
 
 def authorized_total(journal: Journal, preauth: JournalEntry) -> int:
     """A pre-authorization's approved amount with its approved increments."""
-    increments = [e for e in journal.follow_ups(preauth.reference) if e.kind is K.INCREMENT]
-    return preauth.approved_amount + sum(e.approved_amount for e in increments)
+    return _held(preauth, journal.follow_ups(preauth.reference))
 
 
 def current_tip(journal: Journal, entry: JournalEntry) -> int:
     """The tip of a sale or completion as last adjusted."""
-    adjustments = [e for e in journal.follow_ups(entry.reference) if e.kind is K.TIP_ADJUST]
+    return _adjusted_tip(entry, journal.follow_ups(entry.reference))
+
+
+def _held(preauth: JournalEntry, later: list[JournalEntry]) -> int:
+    """``later``: the approved transactions that follow ``preauth``, oldest first."""
+    return preauth.approved_amount + sum(e.approved_amount for e in later if e.kind is K.INCREMENT)
+
+
+def _adjusted_tip(entry: JournalEntry, later: list[JournalEntry]) -> int:
+    adjustments = [e for e in later if e.kind is K.TIP_ADJUST]
     return adjustments[-1].tip_amount if adjustments else entry.tip_amount
 
 
@@ -158,7 +166,7 @@ def _check_follow_up(journal: Journal, request: NewTransaction) -> None:
     money = request.currency
     if request.kind is K.REFUND:
         refunded = sum(e.approved_amount for e in later if e.kind is K.REFUND)
-        limit = original.approved_amount + current_tip(journal, original)
+        limit = original.approved_amount + _adjusted_tip(original, later)
         if refunded + request.amount > limit:
             raise JournalRuleError(
                 ErrorCode.REFUND_EXCEEDS_SALE,
@@ -173,7 +181,7 @@ def _check_follow_up(journal: Journal, request: NewTransaction) -> None:
             "original_reference",
         )
     elif request.kind is K.COMPLETION:
-        total = authorized_total(journal, original)
+        total = _held(original, later)
         if request.amount + request.tip_amount > total:
             raise JournalRuleError(
                 ErrorCode.EXCEEDS_AUTHORIZATION,
