@@ -563,15 +563,22 @@ def test_other_faults_card_read_pin_pad_authorizer_journal() -> None:
         SEEN.update(t.core.history)
 
 
+def losing_power(journal: Journal, authorizer: BuiltInAuthorizer, store: Any) -> TerminalCore:
+    """A core whose power goes at the outcome: the authorizer has answered, but neither the
+    completion, nor the reversal, nor the authorizer's reversal is recorded."""
+    core = TerminalCore(journal=journal, authorizer=authorizer, store=store)
+    core.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
+    core.journal.record_reversal = Failing(
+        journal, "record_reversal", OSError("power cut")
+    ).record_reversal  # type: ignore[method-assign]
+    core.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    return core
+
+
 def test_recovery_reverses_an_authorization_without_completion() -> None:
     journal, store = Journal(), shipped_store()
     authorizer = BuiltInAuthorizer(store)
-    first = TerminalCore(journal=journal, authorizer=authorizer, store=store)
-    first.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
-    first.journal.record_reversal = Failing(
-        journal, "record_reversal", OSError("power cut")
-    ).record_reversal  # type: ignore[method-assign]
-    first.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    first = losing_power(journal, authorizer, store)
     terminal = Terminal("magstripe-only", core=first)
     terminal.send(SaleRequest("T1", 1234, "EUR"))
     assert journal.unfinished() and authorizer.ledger()[0][3] == "authorized"
@@ -816,12 +823,7 @@ def test_recovery_reverses_an_interrupted_completion_and_the_hold_stands_again()
     authorizer = BuiltInAuthorizer(store)
     terminal = Terminal(core=TerminalCore(journal=journal, authorizer=authorizer, store=store))
     hold = only(terminal.send(PreauthRequest("H1", 5000, "EUR")), TransactionResult)
-    crashing = TerminalCore(journal=journal, authorizer=authorizer, store=store)
-    crashing.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
-    crashing.journal.record_reversal = Failing(
-        journal, "record_reversal", OSError("power cut")
-    ).record_reversal  # type: ignore[method-assign]
-    crashing.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    crashing = losing_power(journal, authorizer, store)
     follow(Terminal(core=crashing), "C1", K.COMPLETION, hold.reference, 4000)
     assert [row[3] for row in authorizer.ledger()] == ["captured", "authorized"]
     restarted = Terminal(core=TerminalCore(journal=journal, authorizer=authorizer, store=store))
@@ -836,12 +838,7 @@ def test_recovery_reverses_an_interrupted_completion_and_the_hold_stands_again()
 def test_recovery_reverses_an_interrupted_preauthorization_like_a_sale() -> None:
     journal, store = Journal(), shipped_store()
     authorizer = BuiltInAuthorizer(store)
-    crashing = TerminalCore(journal=journal, authorizer=authorizer, store=store)
-    crashing.journal = Failing(journal, "record_completion", OSError("power cut"))  # type: ignore[assignment]
-    crashing.journal.record_reversal = Failing(
-        journal, "record_reversal", OSError("power cut")
-    ).record_reversal  # type: ignore[method-assign]
-    crashing.authorizer = Failing(authorizer, "reverse", OSError("power cut"))  # type: ignore[assignment]
+    crashing = losing_power(journal, authorizer, store)
     Terminal(core=crashing).send(PreauthRequest("H1", 5000, "EUR"))
     assert [row[3] for row in authorizer.ledger()] == ["authorized"]  # the hold is on the card
     restarted = Terminal(core=TerminalCore(journal=journal, authorizer=authorizer, store=store))
