@@ -18,6 +18,8 @@ __all__ = ["display_width", "pad", "spread", "table"]
 
 def display_width(text: str) -> int:
     """Columns ``text`` takes on a terminal or a receipt printer."""
+    if text.isascii():  # most receipt lines: a column a character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 

@@ -170,7 +170,8 @@ class TerminalRunner:
             language=self.config.language,
             cardholder_pin=self.config.pin,
             step_hook=self._step_pause if self.config.step else None,
-            apdu_observer=self._on_apdu,
+            # redacting every APDU costs a TLV decode and encode: only when someone looks
+            apdu_observer=self._on_apdu if self.config.step or self._trace else None,
             display_observer=self._show_qr,
             counters=self.status_counters,
         )

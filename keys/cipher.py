@@ -7,6 +7,8 @@ no padding. Every key-using module in keys/ goes through here.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -43,13 +45,21 @@ def _tdes(key: bytes) -> TripleDES:
     raise ValueError("a DES key is 8, 16 or 24 bytes")
 
 
+@lru_cache(maxsize=256)
+def _tdes_ecb(key: bytes) -> Cipher[modes.ECB]:
+    """The ECB cipher of a key, kept: a sale uses a handful of keys fifteen times, and
+    building the cipher object costs as much as the encryption (contexts are still new
+    each call, so nothing is shared between calls but the key schedule's wrapper)."""
+    return Cipher(_tdes(key), _ECB)
+
+
 def tdes_ecb_encrypt(key: bytes, data: bytes) -> bytes:
-    encryptor = Cipher(_tdes(key), _ECB).encryptor()
+    encryptor = _tdes_ecb(key).encryptor()
     return encryptor.update(data) + encryptor.finalize()
 
 
 def tdes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
-    decryptor = Cipher(_tdes(key), _ECB).decryptor()
+    decryptor = _tdes_ecb(key).decryptor()
     return decryptor.update(data) + decryptor.finalize()
 
 

@@ -94,18 +94,26 @@ def decode_tlv(data: bytes, depth: int = 0) -> list[Tlv]:
     if depth > MAX_DEPTH:
         raise _error("nested too deep")
     items: list[Tlv] = []
-    pos = 0
-    while pos < len(data):
-        if data[pos] in (0x00, 0xFF):
+    pos, size = 0, len(data)
+    while pos < size:
+        first = data[pos]
+        if first == 0x00 or first == 0xFF:
             pos += 1
             continue
-        tag, pos = _read_tag(data, pos)
-        length, pos = _read_length(data, pos)
+        if first & 0x1F == 0x1F:  # a tag of more than one byte: the slow path
+            tag, pos = _read_tag(data, pos)
+        else:
+            tag, pos = first, pos + 1
+        if pos < size and data[pos] < 0x80:  # the common short length
+            length, pos = data[pos], pos + 1
+        else:
+            length, pos = _read_length(data, pos)
         end = pos + length
-        if end > len(data):
+        if end > size:
             raise _error(f"value of tag {tag:X} runs past the end")
         value = data[pos:end]
-        items.append((tag, decode_tlv(value, depth + 1) if is_constructed(tag) else value))
+        # constructed: bit 6 of the tag's first byte (Book 3 B.2)
+        items.append((tag, decode_tlv(value, depth + 1) if first & 0x20 else value))
         pos = end
     return items
 

@@ -100,15 +100,12 @@ class InProcessReader:
 
     def __init__(self, card: VirtualCard) -> None:
         self.card = card
-        self.log: list[tuple[bytes, bytes]] = []
 
     def power_on(self) -> bytes:
         return self.card.power_on()
 
     def transmit(self, apdu: bytes) -> bytes:
-        response = exchange_t0(self.card.execute, apdu)
-        self.log.append((redact_apdu(apdu), redact_response(response)))
-        return response
+        return exchange_t0(self.card.execute, apdu)
 
     def power_off(self) -> None:
         pass
