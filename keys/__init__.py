@@ -21,7 +21,14 @@ from .errors import (
     PinBlockError,
     SecureElementError,
 )
-from .keystore import EncryptedPinBlock, KeyStore, PinPad, PinVerifier, StoredKey
+from .keystore import (
+    EncryptedPinBlock,
+    KeyStore,
+    MessageAuthenticator,
+    PinPad,
+    PinVerifier,
+    StoredKey,
+)
 from .pin import Pin
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "KeyBlockError",
     "KeyStore",
     "KeyUsageError",
+    "MessageAuthenticator",
     "Pin",
     "PinBlockError",
     "PinPad",

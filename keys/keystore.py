@@ -11,6 +11,7 @@ The shipped key sets are the published test values of design.md:
 | ``aes-dukpt-bdk.tr31`` | B0, AES | ANSI X9.24-3 test BDK ``FEDCBA9876543210F1F1F1F1F1F1F1F1`` |
 | ``aes-dukpt-ik.tr31`` | B1, AES, IK block | its initial key for initial key ID ``1234567890123456`` |
 | ``emv-issuer-mk-ac.tr31`` | E0, TDES | test issuer master key ``0123456789ABCDEFFEDCBA9876543210`` |
+| ``acquirer-mac.tr31`` | M6, AES | the ISO 8583 MAC key (DE 64): NIST SP 800-38B's CMAC example key ``2B7E151628AED2A6ABF7158809CF4F3C`` |
 
 >>> store = KeyStore.load()
 >>> store["tdes-dukpt-bdk"]
@@ -32,11 +33,19 @@ from .dukpt_aes import AesDukptDevice, AesDukptHost, KeyUsage
 from .dukpt_tdes import KeyVariant, TdesDukptDevice, TdesDukptHost
 from .emv import derive_icc_master_key
 from .errors import KeyBlockError, PinBlockError, SecureElementError
+from .mac import aes_cmac, verify_mac
 from .pin import Pin
 from .pinblock import decipher_iso4, decode_pin_block, encipher_iso4, encode_pin_block
 from .tr31 import KeyBlockHeader, Operation, key_check_value, require_use, unwrap
 
-__all__ = ["StoredKey", "KeyStore", "EncryptedPinBlock", "PinPad", "PinVerifier"]
+__all__ = [
+    "StoredKey",
+    "KeyStore",
+    "EncryptedPinBlock",
+    "PinPad",
+    "PinVerifier",
+    "MessageAuthenticator",
+]
 
 LOCAL_KEY_FILE = "local-key.test.hex"
 
@@ -139,6 +148,13 @@ class KeyStore:
         )
 
 
+    def message_authenticator(self, name: str = "acquirer-mac") -> MessageAuthenticator:
+        """MACs of ISO 8583 messages (DE 64) under the acquirer MAC key, both directions."""
+        key = self[name]
+        require_use(key.header, Operation.VERIFY_MAC)
+        return MessageAuthenticator(key._for(Operation.GENERATE_MAC))
+
+
 def _block(key: StoredKey, block_id: str) -> str:
     value = key.header.block(block_id)
     if value is None:
@@ -210,3 +226,28 @@ class PinVerifier:
         except PinBlockError:
             return False
         return pin.matches(expected)
+
+
+class MessageAuthenticator:
+    """AES-CMAC over a message, truncated to the 8 bytes ISO 8583 DE 64 holds. The key stays
+    inside; what comes out is a MAC or a yes/no (compared in constant time).
+
+    >>> mac = KeyStore.load().message_authenticator()
+    >>> tag = mac.mac(b"0800...")
+    >>> len(tag), mac.verify(b"0800...", tag), mac.verify(b"0800..!", tag)
+    (8, True, False)
+    """
+
+    LENGTH = 8
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "MessageAuthenticator(<AES key>)"
+
+    def mac(self, data: bytes) -> bytes:
+        return aes_cmac(self._key, data, self.LENGTH)
+
+    def verify(self, data: bytes, received: bytes) -> bool:
+        return verify_mac(aes_cmac(self._key, data, self.LENGTH), received)

@@ -20,6 +20,8 @@ TDES_KSN = "FFFF9876543210E00000"
 AES_BDK = bytes.fromhex("FEDCBA9876543210F1F1F1F1F1F1F1F1")  # ANSI X9.24-3 test BDK
 AES_IKID = "1234567890123456"
 EMV_IMK_AC = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")  # a test issuer master key
+# the AES-128 key of NIST SP 800-38B's CMAC examples (appendix D.1): the acquirer MAC key
+ACQUIRER_MAC = bytes.fromhex("2B7E151628AED2A6ABF7158809CF4F3C")
 
 
 def main() -> None:
@@ -42,9 +44,12 @@ def main() -> None:
             ik,
         ),
         "emv-issuer-mk-ac": (KeyBlockHeader("D", "E0", "T", "X"), EMV_IMK_AC),
+        "acquirer-mac": (KeyBlockHeader("D", "M6", "A", "C"), ACQUIRER_MAC),
     }
     for name, (header, key) in entries.items():
-        (DATA / f"{name}.tr31").write_text(wrap(local, header, key) + "\n")
+        path = DATA / f"{name}.tr31"
+        if not path.exists():  # a key block written once stays as it is
+            path.write_text(wrap(local, header, key) + "\n")
 
 
 if __name__ == "__main__":

@@ -95,3 +95,39 @@ def test_a_client_command_does_not_load_the_simulator() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() in ("[]", "['firmware_sim', 'firmware_sim.layout']"), done.stdout
+
+
+def absolute_imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved to dotted names."""
+    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            names.add(".".join([*base, *(node.module.split(".") if node.module else [])]))
+    return names
+
+
+# the simulated world's subpackages and the only parts of possim each may import
+WORLD = {
+    "issuer": ("protocols", "keys", "firmware_sim.issuer", "firmware_sim.catalogue"),
+    "host": ("protocols", "keys", "firmware_sim.issuer", "firmware_sim.host"),
+}
+
+
+@pytest.mark.parametrize("subpackage", sorted(WORLD))
+def test_the_issuer_and_the_host_import_no_terminal_module(subpackage: str) -> None:
+    # design.md: the host imports protocols and keys and none of the terminal's modules; the
+    # terminal and the host share the issuer, not each other
+    allowed = WORLD[subpackage]
+    for path in sources(f"firmware_sim/{subpackage}"):
+        ours = {
+            name
+            for name in absolute_imports(path)
+            if name.split(".")[0] in ("protocols", "keys", "firmware_sim", "driver")
+        }
+        wrong = {n for n in ours if not any(n == a or n.startswith(a + ".") for a in allowed)}
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"

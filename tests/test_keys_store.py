@@ -19,6 +19,7 @@ CLEAR_TEST_KEYS = {
     "6AC292FAA1315B4D858AB3A3D7D5933A",  # its IPEK
     "FEDCBA9876543210F1F1F1F1F1F1F1F1",  # AES BDK
     "1273671EA26AC29AFA4D1084127652A1",  # its initial key
+    "2B7E151628AED2A6ABF7158809CF4F3C",  # the acquirer MAC key (NIST SP 800-38B D.1)
 }
 
 
@@ -30,6 +31,7 @@ def test_shipped_test_key_sets_are_the_published_ones() -> None:
         "aes-dukpt-bdk",
         "aes-dukpt-ik",
         "emv-issuer-mk-ac",
+        "acquirer-mac",
     }
     assert store["tdes-dukpt-bdk"].kcv == "08D7B4"
     assert store["tdes-dukpt-ipek"].header.block("KS") == "FFFF9876543210E00000"
@@ -92,3 +94,15 @@ def test_a_wrong_local_key_or_damaged_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyBlockError) as info:
         KeyStore.load(tmp_path)
     assert "aes-dukpt-bdk.tr31" in str(info.value)
+
+
+def test_the_acquirer_mac_key_is_sp800_38b_example_key() -> None:
+    # RFC 4493 section 4 example 2 (NIST SP 800-38B D.1, key 2b7e1516 28aed2a6 abf71588
+    # 09cf4f3c): the MAC of 6bc1bee2... is 070a16b4 6b4d4144 f79bdd9d d04a287c; DE 64 holds
+    # its first eight bytes.
+    mac = KeyStore.load().message_authenticator()
+    message = bytes.fromhex("6bc1bee22e409f96e93d7e117393172a")
+    assert mac.mac(message).hex() == "070a16b46b4d4144"
+    assert mac.verify(message, bytes.fromhex("070a16b46b4d4144"))
+    assert not mac.verify(message, bytes.fromhex("070a16b46b4d4145"))
+    assert "2B7E" not in repr(mac).upper()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from protocols.codes import EntryMode, PromptId, SaleOption, TransactionStatus
 
-from ..authorizer import APPROVED_CODES, AuthorizationRequest
+from ..issuer import APPROVED_CODES, AuthorizationRequest
 from ..kernel.contact import first_generate_ac, second_generate_ac
 from ..kernel.contactless import card_declined_offline
 from ..states import TerminalState

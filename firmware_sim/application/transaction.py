@@ -9,7 +9,7 @@ from protocols.codes import EntryMode, SaleOption, TransactionKind, TransactionS
 from protocols.track2 import Track2
 from protocols.validation import mask_pan
 
-from ..authorizer import ChipData
+from ..issuer import ChipData
 from ..cards import CardProfile
 from ..journal import JournalEntry
 from ..kernel import CardReader

@@ -21,7 +21,7 @@ from protocols.apdu import CommandApdu, Ins, ResponseApdu, Sw
 from protocols.tlv import build_dol_data, decode_tlv, flatten, parse_dol
 from protocols.track2 import Track2
 
-from ..authorizer import ChipData
+from ..issuer import ChipData
 from ..cards import PSE, Cvm
 from .reader import Apdu, CardFailure, CardReader, InProcessReader
 

@@ -1,0 +1,28 @@
+"""The issuer of the simulated world, shared by the terminal's built-in authorizer and the
+ISO 8583 host (``possim host``). It imports protocols, keys and the card catalogue (whose
+cards it issued), nothing of the terminal."""
+
+from __future__ import annotations
+
+from .issuer import BatchTotals, Issuer
+from .requests import (
+    AMOUNT_OUTCOMES,
+    APPROVED_CODES,
+    FOLLOW_UPS,
+    PARTIALLY_APPROVED,
+    AuthorizationRequest,
+    AuthorizationResponse,
+    ChipData,
+)
+
+__all__ = [
+    "AMOUNT_OUTCOMES",
+    "APPROVED_CODES",
+    "FOLLOW_UPS",
+    "PARTIALLY_APPROVED",
+    "AuthorizationRequest",
+    "AuthorizationResponse",
+    "BatchTotals",
+    "ChipData",
+    "Issuer",
+]
