@@ -84,6 +84,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
         add_terminal_arguments(terminal)
 
+    host = sub.add_parser("host", help="run an ISO 8583 acquirer host; prints its address first")
+    if next((a for a in argv if not a.startswith("-")), None) == "host":
+        from firmware_sim.host.cli import add_host_arguments
+
+        add_host_arguments(host)
+
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--port", required=True, help="the terminal's port: a path or pyserial URL")
@@ -408,6 +414,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return print_cards()
         except StartFailure as e:
             return _fail(e.kind, str(e))
+    if args.command == "host":
+        from firmware_sim.host.cli import run_host
+
+        return run_host(args)
     if args.command == "trace":
         return _print_trace(args.files, args.fields)
     if args.command == "demo":

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["simulated_terminal", "spawn_terminal", "terminal_process"]
+__all__ = ["simulated_terminal", "spawn_host", "spawn_terminal", "terminal_process"]
 
 
 @contextmanager
@@ -62,6 +62,28 @@ def spawn_terminal(
         error = process.stderr.read() if process.stderr else ""
         raise RuntimeError(error.strip() or "the terminal did not start")
     return process, port
+
+
+def spawn_host(
+    *args: str, stderr: int | None = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``possim host ARGS`` (``--listen`` defaults to a free local port); the process
+    and the ``tcp://HOST:PORT`` it announced."""
+    if "--listen" not in args:
+        args = ("--listen", "127.0.0.1:0", *args)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "driver.cli", "host", *args],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    if not url:
+        process.kill()
+        raise RuntimeError("the host did not start")
+    return process, url
 
 
 @contextmanager

@@ -7,9 +7,10 @@ client of :mod:`firmware_sim.acquirer` in its place.
 from __future__ import annotations
 
 import sqlite3
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from keys import KeyStore
+from protocols.messages import KindTotals
 
 from .catalogue import CATALOGUE, CardProfile
 from .issuer import (
@@ -27,6 +28,7 @@ __all__ = [
     "AuthorizationResponse",
     "Authorizer",
     "BuiltInAuthorizer",
+    "Reconciler",
     "AMOUNT_OUTCOMES",
     "APPROVED_CODES",
 ]
@@ -39,6 +41,14 @@ class Authorizer(Protocol):
         """Undo an authorization; True if there was one to undo (or the undoing is on its
         way: an acquirer's reversal waits in the journal until the host acknowledges it)."""
         ...
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """An authorizer that compares the terminal's batch totals with its own at settlement:
+    currency -> "in balance", "out of balance", or why it could not be told."""
+
+    def reconcile(self, batch: int, lines: tuple[KindTotals, ...]) -> dict[str, str]: ...
 
 
 class BuiltInAuthorizer:

@@ -93,6 +93,22 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="seconds the host takes to answer (simulated network)",
     )
+    parser.add_argument(
+        "--acquirer",
+        metavar="tcp://HOST:PORT",
+        help="authorize online through this ISO 8583 host (possim host) instead of the"
+        " built-in authorizer",
+    )
+    parser.add_argument("--terminal-id", default="POSSIM01", help="DE 41 to the acquirer (8)")
+    parser.add_argument(
+        "--merchant-id", default="POSSIM000000001", help="DE 42 to the acquirer (15)"
+    )
+    parser.add_argument(
+        "--acquirer-timeout",
+        type=float,
+        default=15.0,
+        help="seconds to wait for the acquirer's answer before reversing (default 15)",
+    )
 
 
 class StartFailure(Exception):
@@ -161,7 +177,20 @@ def run_terminal(args: argparse.Namespace) -> int:
         trace=args.trace,
         step=args.step,
         step_diagram=args.step_diagram,
+        acquirer=args.acquirer,
+        terminal_id=args.terminal_id,
+        merchant_id=args.merchant_id,
+        acquirer_timeout=args.acquirer_timeout,
     )
+    if args.acquirer:
+        from .acquirer import parse_acquirer_url
+
+        try:
+            parse_acquirer_url(args.acquirer)
+        except ValueError as e:
+            return _fail(str(e))
+        if not (1 <= len(args.terminal_id) <= 8 and 1 <= len(args.merchant_id) <= 15):
+            return _fail("--terminal-id is 1 to 8 characters, --merchant-id 1 to 15")
     try:
         runner = TerminalRunner(config)
     except (OSError, sqlite3.Error, ValueError) as e:  # serial's errors are OSErrors

@@ -49,6 +49,7 @@ from protocols.messages import (
 from .application import KIND_RULES
 from .application.kinds import SETTLED_KINDS
 from .application.transaction import Transaction
+from .authorizer import Reconciler
 from .journal import JournalRuleError, NewTransaction
 from .journal_rules import authorized_total, current_tip
 from .states import CANCELLABLE_STATES, TerminalState
@@ -227,6 +228,9 @@ class HostCommands:
         if self._busy():
             return
         batch, totals = self._core.journal.settle(SETTLED_KINDS)
+        authorizer = self._core.authorizer
+        if isinstance(authorizer, Reconciler):  # an acquirer compares its totals (0500)
+            self._core.reconciliation = authorizer.reconcile(batch, totals)
         self._core.reply(SettlementResponse(batch, totals))
 
     # Simulation control: check that the action is possible, acknowledge it, then do it, so

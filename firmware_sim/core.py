@@ -99,6 +99,7 @@ class TerminalCore:
         self.txn: Transaction | None = None
         self.now = 0.0
         self.failure: Exception | None = None  # what sent the transaction to ERROR
+        self.reconciliation: dict[str, str] = {}  # the acquirer's word on the last batch
         self.power_cycle_requested = False
         self.history: list[tuple[str, str, str]] = []  # (trigger, source, dest), for students
         self._request_id = 0  # of the request being handled: its answers carry it

@@ -14,17 +14,17 @@ from dataclasses import dataclass, replace
 
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
-from protocols.currency import format_money
 from protocols.errors import ErrorCode, LocalProtocolError
 from protocols.frame import Frame, FrameDecoder
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
 from protocols.trace import TraceRecord, apdu_fields, frame_fields, record_line
 
-from .authorizer import AuthorizationRequest, AuthorizationResponse, Authorizer, BuiltInAuthorizer
+from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
 from .core import TerminalCore
 from .journal import Journal
+from .online import connect
 from .pcsc import PcscReader
 from .ports import Port, open_port
 from .states import TerminalState
@@ -36,53 +36,6 @@ __all__ = [
     "TerminalRunner",
     "RunnerCounters",
 ]
-
-
-class TracingAuthorizer:
-    """Records each authorization in the trace."""
-
-    def __init__(self, inner: Authorizer, record: Callable[..., None]) -> None:
-        self._inner = inner
-        self._record = record
-
-    def authorize(self, request: AuthorizationRequest) -> AuthorizationResponse:
-        response = self._inner.authorize(request)
-        self._record(
-            "authorization",
-            "out",
-            "",
-            response=f"{response.response_code} {response.auth_code}".strip(),
-            note=f"{request.kind.name} {format_money(request.amount, request.currency)}"
-            f" ref {request.reference}",
-        )
-        return response
-
-    def reverse(self, reference: str) -> bool:
-        done = self._inner.reverse(reference)
-        self._record(
-            "authorization",
-            "out",
-            "",
-            response="reversed" if done else "nothing",
-            note=f"REVERSAL ref {reference}",
-        )
-        return done
-
-
-class DelayedAuthorizer:
-    """Network latency to the host: the answer comes back ``seconds`` after the decision."""
-
-    def __init__(self, inner: Authorizer, seconds: float) -> None:
-        self._inner = inner
-        self._seconds = seconds
-
-    def authorize(self, request: AuthorizationRequest) -> AuthorizationResponse:
-        response = self._inner.authorize(request)
-        time.sleep(self._seconds)
-        return response
-
-    def reverse(self, reference: str) -> bool:
-        return self._inner.reverse(reference)
 
 
 @dataclass
@@ -112,6 +65,10 @@ class TerminalConfig:
     trace: str | None = None  # JSON lines of every frame, APDU and authorization
     step: bool = False  # wait for Enter before each transition
     step_diagram: str | None = None  # in step mode, draw the current state into this SVG
+    acquirer: str | None = None  # tcp://HOST:PORT of an ISO 8583 host, else the built-in one
+    terminal_id: str = "POSSIM01"  # DE 41 to the acquirer
+    merchant_id: str = "POSSIM000000001"  # DE 42
+    acquirer_timeout: float = 15.0  # seconds for the host's answer, then a reversal
 
 
 class TerminalRunner:
@@ -147,15 +104,15 @@ class TerminalRunner:
         self.last_frame: tuple[str, Frame] | None = None
         self.last_apdu: tuple[bytes, bytes] | None = None
         self._journal = Journal(config.journal)
-        ledger = ":memory:" if config.journal == ":memory:" else config.journal + ".ledger"
-        self._authorizer = BuiltInAuthorizer(self._store, ledger)
-        self._authorizer_chain: Authorizer = self._authorizer
-        if config.authorizer_latency:
-            self._authorizer_chain = DelayedAuthorizer(
-                self._authorizer_chain, config.authorizer_latency
-            )
-        if self._trace is not None:
-            self._authorizer_chain = TracingAuthorizer(self._authorizer_chain, self._record)
+        self._online = connect(
+            self._store,
+            config.journal,
+            config.acquirer,
+            Identity(config.terminal_id, config.merchant_id),
+            config.acquirer_timeout,
+            config.authorizer_latency,
+            self._record if self._trace is not None else None,
+        )
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
         # cardholder actions from other threads (the keyboard), run on the runner's thread
@@ -165,7 +122,7 @@ class TerminalRunner:
         """A cold start of the terminal on the same journal, authorizer and key store."""
         return TerminalCore(
             journal=self._journal,
-            authorizer=self._authorizer_chain,
+            authorizer=self._online.chain,
             store=self._store,
             language=self.config.language,
             cardholder_pin=self.config.pin,
@@ -182,6 +139,7 @@ class TerminalRunner:
         counts.update(vars(self.counters))
         counts["bytes_dropped"] = self.port.bytes_dropped
         counts["hosts_refused"] = getattr(self.port, "refused", 0)
+        counts.update(self._online.counters())
         return counts
 
     # --- traces and step mode -------------------------------------------------------------
@@ -286,7 +244,7 @@ class TerminalRunner:
         self._journal.close()
         if self._trace is not None:
             self._trace.close()
-        self._authorizer.close()
+        self._online.close()
 
     def serve(self) -> None:
         while not self._stop.is_set():

@@ -2,7 +2,8 @@
 
 A record is one of: bytes a side wrote or read on the host link (``kind`` "bytes"), an APDU
 and its response between terminal and card ("apdu"), an authorization between terminal and
-authorizer ("authorization"). Both the terminal (``possim terminal --trace FILE``) and the
+authorizer ("authorization"), an ISO 8583 message between terminal and acquirer host
+("iso8583", kept masked). Both the terminal (``possim terminal --trace FILE``) and the
 driver (``Terminal(..., trace=FILE)``) write them; ``possim trace FILE`` prints them annotated,
 with a message-sequence view across host, terminal, card and authorizer.
 
@@ -16,10 +17,12 @@ with a message-sequence view across host, terminal, card and authorizer.
 from __future__ import annotations
 
 import json
-from enum import IntEnum, IntFlag
 from dataclasses import dataclass
+from enum import IntEnum, IntFlag
 from typing import Any
 
+from .acquirer.describe import field_lines as iso_field_lines
+from .acquirer.describe import summary as iso_summary
 from .apdu import CommandApdu, Ins, ResponseApdu
 from .codes import MessageType, enum_name
 from .errors import RemoteProtocolError
@@ -195,4 +198,10 @@ def annotate(records: list[TraceRecord], *, fields: bool = False) -> list[str]:
         elif record.kind == "authorization":
             lines.append(_arrow("terminal", "authorizer", record.note, record.time - start))
             lines.append(_arrow("authorizer", "terminal", record.response, record.time - start))
+        elif record.kind == "iso8583":  # the acquirer leg, as the terminal sent and read it
+            raw = bytes.fromhex(record.hex)
+            ends = ("terminal", "authorizer") if record.direction == "out" else ("authorizer", "terminal")
+            lines.append(_arrow(*ends, iso_summary(raw), record.time - start))
+            if fields:
+                lines += [f"{'':12}{line}" for line in iso_field_lines(raw)]
     return lines

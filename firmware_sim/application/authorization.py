@@ -101,8 +101,14 @@ class Authorization:
             expiry = txn.tags[0x5F24].hex()[:4]
         else:
             expiry = txn.card.expiry if txn.card else "0000"
+        track2 = txn.track2
         return replace(
             cardless,
+            track2=(
+                f"{track2.pan}D{track2.expiry}{track2.service_code}{track2.discretionary}"
+                if track2 is not None
+                else ""
+            ),
             pan=txn.pan,
             pan_sequence=txn.tags.get(0x5F34, b"\x00").hex(),
             expiry=expiry,

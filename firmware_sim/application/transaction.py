@@ -9,8 +9,8 @@ from protocols.codes import EntryMode, SaleOption, TransactionKind, TransactionS
 from protocols.track2 import Track2
 from protocols.validation import mask_pan
 
-from ..issuer import ChipData
 from ..cards import CardProfile
+from ..issuer import ChipData
 from ..journal import JournalEntry
 from ..kernel import CardReader
 

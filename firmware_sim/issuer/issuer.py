@@ -198,14 +198,24 @@ class Issuer:
             return AMOUNT_OUTCOMES[51] if code == PARTIALLY_APPROVED else code
         return "00"
 
-    def reverse(self, reference: str) -> bool:
-        """Undo an authorization; True if there was one to undo."""
+    def reverse(self, reference: str, remember: bool = False) -> bool:
+        """Undo an authorization; True if there was one to undo. ``remember``: when there is
+        none, keep the reversal, so that the request it reverses, should it arrive late (on
+        another connection than the reversal), is answered from the ledger and never
+        approved."""
         row = self._db.execute(
             "SELECT kind, original_reference FROM ledger WHERE reference = ?"
             " AND status = 'authorized'",
             (reference,),
         ).fetchone()
         if row is None:
+            if remember:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO ledger (reference, kind, masked_pan, amount,"
+                    " currency, response_code, auth_code, status) VALUES"
+                    " (?, 0, '', 0, '', ?, '', 'reversed')",
+                    (reference, NO_ORIGINAL),
+                )
             return False
         self._db.execute("UPDATE ledger SET status = 'reversed' WHERE reference = ?", (reference,))
         effect = _EFFECT_ON_ORIGINAL.get(TransactionKind(row[0]))

@@ -21,8 +21,8 @@ from protocols.apdu import CommandApdu, Ins, ResponseApdu, Sw
 from protocols.tlv import build_dol_data, decode_tlv, flatten, parse_dol
 from protocols.track2 import Track2
 
-from ..issuer import ChipData
 from ..cards import PSE, Cvm
+from ..issuer import ChipData
 from .reader import Apdu, CardFailure, CardReader, InProcessReader
 
 __all__ = [

@@ -77,7 +77,10 @@ def _uses(mandatory: str, conditional: str = "", echoed: str = "") -> tuple[Fiel
 # what every request from a terminal carries, and what every answer echoes or adds
 _REQUEST = "3 4 7 11 12 13 37 41 42 48 49 64"
 _CARD = "2 14 22 23 35 52 55"  # present when a card was read (FIELD_USES says when)
-_ANSWER = "3 4 7 11 37 39 41 64"
+# an answer always has DE 39 and its MAC; it echoes the request's identity when the request
+# could be read (a format error's answer may have nothing else)
+_ANSWER = "39 64"
+_ECHO = "3 4 7 11 37 41"
 
 MESSAGES: dict[str, MessageSpec] = {
     spec.mti: spec
@@ -94,7 +97,7 @@ MESSAGES: dict[str, MessageSpec] = {
             "authorization response",
             "",
             "the issuer's answer: DE 39, an authorization code, the ARPC in DE 55",
-            _uses(_ANSWER, "38 54 55"),
+            _uses(_ANSWER, "38 54 55", _ECHO),
         ),
         MessageSpec(
             "0200",
@@ -108,7 +111,7 @@ MESSAGES: dict[str, MessageSpec] = {
             "financial response",
             "",
             "the issuer's answer; on a partial approval DE 4 is the approved amount",
-            _uses(_ANSWER, "38 54 55"),
+            _uses(_ANSWER, "38 54 55", _ECHO),
         ),
         MessageSpec(
             "0220",
@@ -118,7 +121,11 @@ MESSAGES: dict[str, MessageSpec] = {
             _uses(_REQUEST, "25 54"),
         ),
         MessageSpec(
-            "0230", "financial advice response", "", "the advice is on record", _uses(_ANSWER)
+            "0230",
+            "financial advice response",
+            "",
+            "the advice is on record",
+            _uses(_ANSWER, echoed=_ECHO),
         ),
         MessageSpec(
             "0400",
@@ -128,7 +135,11 @@ MESSAGES: dict[str, MessageSpec] = {
             _uses(_REQUEST + " 90"),
         ),
         MessageSpec(
-            "0410", "reversal response", "", "the reversal is done (or refused)", _uses(_ANSWER)
+            "0410",
+            "reversal response",
+            "",
+            "the reversal is done (or refused)",
+            _uses(_ANSWER, echoed=_ECHO),
         ),
         MessageSpec(
             "0420",
@@ -139,7 +150,11 @@ MESSAGES: dict[str, MessageSpec] = {
             _uses(_REQUEST + " 90", "39"),
         ),
         MessageSpec(
-            "0430", "reversal advice response", "", "the reversal is on record", _uses(_ANSWER)
+            "0430",
+            "reversal advice response",
+            "",
+            "the reversal is on record",
+            _uses(_ANSWER, echoed=_ECHO),
         ),
         MessageSpec(
             "0500",
@@ -153,7 +168,7 @@ MESSAGES: dict[str, MessageSpec] = {
             "reconciliation response",
             "",
             "DE 39 00 in balance, 95 out of balance; the host's own totals in DE 74-88",
-            _uses("7 11 39 41 64 74 76 86 88", "50"),
+            _uses("39 64", "50 74 76 86 88", "7 11 41"),
         ),
         MessageSpec(
             "0800",
@@ -167,7 +182,7 @@ MESSAGES: dict[str, MessageSpec] = {
             "network management response",
             "",
             "the host is there (DE 39 00)",
-            _uses("7 11 39 41 70 64"),
+            _uses("39 64", echoed="7 11 41 70"),
         ),
     )
 }

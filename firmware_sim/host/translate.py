@@ -1,0 +1,120 @@
+"""The host's reading of an ISO 8583 request as an issuer request, and its answer, without I/O.
+
+A transaction's reference in the host's ledger is the terminal id and the retrieval reference
+number, ``TID:RRN``: every terminal's journal numbers its own transactions.
+"""
+
+from __future__ import annotations
+
+from keys import EncryptedPinBlock
+from protocols.acquirer.codec import (
+    AcquirerFormatError,
+    amount_block,
+    icc_response,
+    parse_icc_request,
+    parse_private,
+)
+from protocols.acquirer.spec import ENTRY_MODE_CODES, KIND_MESSAGES, MESSAGES
+from protocols.codes import EntryMode, PinBlockFormat, TransactionKind
+from protocols.currency import by_numeric
+from protocols.errors import FieldError
+
+from ..issuer import AuthorizationRequest, AuthorizationResponse, ChipData
+from ..issuer.requests import PARTIALLY_APPROVED
+
+__all__ = ["base_mti", "answer_mti", "request_of", "answer", "reference_of", "ECHOED"]
+
+ECHOED = ("3", "4", "7", "11", "37", "41")
+_ENTRY_MODES = {code[:2]: mode for mode, code in ENTRY_MODE_CODES.items()}
+
+
+def base_mti(mti: str) -> str:
+    """The MTI without its repeat mark: 0201 -> 0200."""
+    return mti[:3] + "0" if mti.endswith("1") else mti
+
+
+def answer_mti(mti: str) -> str:
+    spec = MESSAGES.get(base_mti(mti))
+    if spec is not None and spec.answer:
+        return spec.answer
+    return f"{mti[:2]}{(int(mti[2]) + 1) % 10}0"  # the answer's class of an unknown request
+
+
+def reference_of(doc: dict[str, str], rrn: str | None = None) -> str:
+    """``TID:RRN`` of the transaction a message is about (or of ``rrn``)."""
+    return f"{doc.get('41', '').strip()}:{doc['37'] if rrn is None else rrn}"
+
+
+def _kind(doc: dict[str, str], sub: dict[str, str]) -> TransactionKind:
+    if "TK" in sub:
+        try:
+            return TransactionKind(int(sub["TK"]))
+        except ValueError:
+            raise AcquirerFormatError(f"no kind {sub['TK']!r}", doc["t"], 48) from None
+    mti = base_mti(doc["t"])
+    if mti == "0100":
+        return TransactionKind.PREAUTH
+    return TransactionKind.REFUND if doc.get("3", "").startswith("20") else TransactionKind.SALE
+
+
+def request_of(doc: dict[str, str], year_month: str) -> AuthorizationRequest:
+    """The issuer request a 0100, 0200, 0220 or 0400 carries. ``year_month`` (YYYYMM) is the
+    host's today, for the expiry check. AcquirerFormatError if a field is unusable."""
+    mti = doc["t"]
+    try:
+        sub = parse_private(doc.get("48", ""))
+        kind = _kind(doc, sub)
+        if KIND_MESSAGES[kind][0] != base_mti(mti):
+            raise AcquirerFormatError(f"a {kind.name.lower()} does not travel in {mti}", mti, 3)
+        pan, expiry, track2 = doc.get("2", ""), doc.get("14", ""), doc.get("35", "")
+        if track2 and not pan:
+            pan, _, rest = track2.replace("=", "D").partition("D")
+            expiry = rest[:4]
+        original = sub.get("OR", "")
+        return AuthorizationRequest(
+            kind=kind,
+            reference=reference_of(doc),
+            pan=pan,
+            pan_sequence=doc.get("23", "")[-2:],
+            expiry=expiry,
+            amount=int(doc["4"]),
+            currency=by_numeric(int(doc["49"])).alpha,
+            entry_mode=_ENTRY_MODES.get(doc.get("22", "")[:2], EntryMode.NONE),
+            date=year_month,
+            pin_block=_pin_block(doc, sub),
+            chip=ChipData(*parse_icc_request(doc["55"])) if "55" in doc else None,
+            original_reference=reference_of(doc, original) if original else "",
+            allow_partial=sub.get("PA") == "1",
+            track2=track2,
+        )
+    except AcquirerFormatError as e:
+        e.mti = mti
+        raise
+    except (KeyError, ValueError, FieldError) as e:
+        raise AcquirerFormatError(f"{mti}: unusable field: {e}", mti) from None
+
+
+def _pin_block(doc: dict[str, str], sub: dict[str, str]) -> EncryptedPinBlock | None:
+    if "52" in doc:
+        block, block_format = doc["52"], PinBlockFormat.ISO_0
+    elif "PB" in sub:
+        block, block_format = sub["PB"], PinBlockFormat.ISO_4
+    else:
+        return None
+    return EncryptedPinBlock(block_format, bytes.fromhex(block), bytes.fromhex(sub["KS"]))
+
+
+def answer(doc: dict[str, str], response: AuthorizationResponse) -> dict[str, str]:
+    """The answer to an authorization, financial request, advice or reversal: the request's
+    identity echoed, DE 39, the authorization code, the ARPC in DE 55; on a partial approval
+    the approved amount in DE 4 and the requested one in DE 54 (amount type 57)."""
+    out = {"t": answer_mti(doc["t"]), **{f: doc[f] for f in ECHOED if f in doc}}
+    out["39"] = response.response_code
+    if response.auth_code:
+        out["38"] = response.auth_code
+    if response.arpc:
+        out["55"] = icc_response(response.arpc, response.response_code)
+    if response.response_code == PARTIALLY_APPROVED:
+        out["4"] = f"{response.approved_amount:012d}"
+        out["54"] = amount_block("57", int(doc["49"]), int(doc["4"]))
+    return out
