@@ -93,7 +93,9 @@ class Online:
 
     def counters(self) -> dict[str, int]:
         if isinstance(self.behind, AcquirerClient):
-            return {f"acquirer_{k}": v for k, v in vars(self.behind.counters).items()}
+            counts = {f"acquirer_{k}": v for k, v in vars(self.behind.counters).items()}
+            counts["acquirer_waiting"] = len(self.behind.outbox.waiting())  # not yet delivered
+            return counts
         return {}
 
     def close(self) -> None:

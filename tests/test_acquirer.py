@@ -362,3 +362,36 @@ def test_the_queue_survives_a_terminal_restart(tmp_path: Path) -> None:
             assert host.counters.messages >= 2  # the sign-on and the reversal
         finally:
             client.close()
+
+
+def test_the_trace_decodes_the_iso_leg_with_no_card_data_in_clear(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    trace = tmp_path / "terminal.trace"
+    with running_host(str(tmp_path / "host.sqlite")) as (_, url):
+        runner = TerminalRunner(
+            TerminalConfig(port="pty", acquirer=url, acquirer_timeout=5, trace=str(trace))
+        )
+        runner.start()
+        try:
+            with Terminal(runner.port.name) as terminal:
+                terminal.sale(1234, "EUR", client_transaction_id="S1")
+        finally:
+            runner.stop()
+    pan = "4761739001010010"
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    iso = [r for r in records if r["kind"] == "iso8583"]
+    assert len(iso) == 4  # sign-on and its answer, the sale and its answer
+    for record in iso:
+        assert pan.encode().hex() not in record["hex"] and pan not in record["hex"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "driver.cli", "trace", "--fields", str(trace)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "0200 financial request" in shown and "0210 financial response" in shown
+    assert "476173******0010" in shown and pan not in shown
+    assert "DE 52   PIN                                   0000000000000000" in shown

@@ -57,7 +57,7 @@ def run_host(args: argparse.Namespace) -> int:
         print(f"possim: cannot listen on {args.listen}: {e.strerror or e}", file=sys.stderr)
         return 3
     finally:
-        counters = acquirer.counters
+        counters, commits = acquirer.counters, acquirer.commits
         acquirer.close()
-    print(f"possim host: {vars(counters)}", file=sys.stderr)
+    print(f"possim host: {vars(counters)}, commits {commits}", file=sys.stderr)
     return 0
