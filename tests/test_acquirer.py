@@ -395,3 +395,35 @@ def test_the_trace_decodes_the_iso_leg_with_no_card_data_in_clear(tmp_path: Path
     assert "0200 financial request" in shown and "0210 financial response" in shown
     assert "476173******0010" in shown and pan not in shown
     assert "DE 52   PIN                                   0000000000000000" in shown
+
+
+def test_broken_icc_data_is_a_format_error_not_a_malfunction(tmp_path: Path) -> None:
+    # found by scripts/fuzz_parsers.py: DE 55 that is hex but not BER-TLV was answered 96
+    with running_host(str(tmp_path / "host.sqlite")) as (host, url):
+        broken = sealed({**sale_doc("000001", "000000000001"), "55": "9F2608AABB"})
+        assert decode(exchange(url, broken)[0])["39"] == "30"
+        assert host.counters.internal_errors == 0 and host.ledger.issuer.ledger() == []
+
+
+def test_a_message_type_of_other_characters_closes_the_connection_quietly() -> None:
+    # found by scripts/fuzz_parsers.py: "\xaf00 " passed as an MTI and its answer crashed
+    ledger = HostLedger(":memory:")
+    with ledger.transaction():
+        assert ledger.handle(bytes.fromhex("af303020") + b"\t" * 20, now=1.7e9) is None
+        assert ledger.handle(b"0\xb300" + b"0" * 20, now=1.7e9) is None
+    assert ledger.counters.format_errors == 2
+
+
+def test_a_bitmap_naming_field_129_is_a_format_error() -> None:
+    # found by scripts/fuzz_parsers.py: pyiso8583 4.0.1 raises KeyError('129') on this
+    raw = b"0200" + b"8000000000000000" + b"8000000000000000" + b"0" * 16
+    try:
+        decode(raw)
+    except AcquirerFormatError as e:
+        assert e.mti == "0200"
+    else:
+        raise AssertionError("decoded")
+    ledger = HostLedger(":memory:")
+    with ledger.transaction():
+        answer = ledger.handle(raw, now=1.7e9)
+    assert answer is not None and decode(answer)["39"] == "30"

@@ -34,6 +34,9 @@ def base_mti(mti: str) -> str:
 
 
 def answer_mti(mti: str) -> str:
+    """The MTI of the answer to ``mti``; AcquirerFormatError if it is not four digits."""
+    if len(mti) != 4 or not (mti.isascii() and mti.isdigit()):
+        raise AcquirerFormatError(f"no answer to message type {mti!r}")
     spec = MESSAGES.get(base_mti(mti))
     if spec is not None and spec.answer:
         return spec.answer

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import iso8583
 
+from ..errors import RemoteProtocolError
 from ..tlv import decode_tlv, encode_tlv, flatten
 from .spec import ARQC_DATA, MESSAGES, SPEC, SUBELEMENTS
 
@@ -126,8 +127,12 @@ def decode(raw: bytes) -> dict[str, str]:
     mti = raw[:4].decode("ascii") if len(raw) >= 4 and raw[:4].isdigit() else ""
     try:
         doc, _ = iso8583.decode(raw, SPEC)
-    except (iso8583.DecodeError, UnicodeDecodeError, ValueError) as e:
+    except iso8583.DecodeError as e:
         raise AcquirerFormatError(f"does not parse: {e}", mti) from None
+    except Exception as e:  # noqa: BLE001 - pyiso8583 4.0.1 raises KeyError on a bitmap
+        # naming field 129 (found by scripts/fuzz_parsers.py), and may raise others: all are
+        # a message that does not parse
+        raise AcquirerFormatError(f"does not parse: {type(e).__name__}", mti) from None
     fields = {str(k): str(v) for k, v in doc.items() if k not in ("p", "1", "h")}
     check(fields)
     return fields
@@ -137,6 +142,8 @@ def check(doc: dict[str, str]) -> None:
     """The MTI is one of :data:`MESSAGES` (or a repeat of one), its mandatory fields are
     there, and its MAC field is last."""
     mti = doc.get("t", "")
+    if len(mti) != 4 or not _digits(mti):
+        raise AcquirerFormatError(f"message type {mti!r} is not four digits")
     spec = MESSAGES.get(mti[:3] + "0" if mti[3:] == "1" else mti)
     if spec is None:
         raise AcquirerFormatError(f"message type {mti!r} is not used here", mti)
@@ -146,6 +153,11 @@ def check(doc: dict[str, str]) -> None:
     numbers = [int(k) for k in doc if k.isdigit()]
     if mac_field(doc) not in doc or max(numbers, default=0) != int(mac_field(doc)):
         raise AcquirerFormatError(f"{mti}: no MAC as the last field", mti, 64)
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only (str.isdigit also takes superscripts and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
 
 
 # --- DE 48: possim's subelements, tag (2) length (3 digits) value ------------------------
@@ -172,7 +184,7 @@ def parse_private(text: str) -> dict[str, str]:
     pos = 0
     while pos < len(text):
         tag, length = text[pos : pos + 2], text[pos + 2 : pos + 5]
-        if len(length) != 3 or not length.isdigit() or pos + 5 + int(length) > len(text):
+        if len(length) != 3 or not _digits(length) or pos + 5 + int(length) > len(text):
             raise AcquirerFormatError(f"DE 48 is broken at position {pos}", field=48)
         out[tag] = text[pos + 5 : pos + 5 + int(length)]
         pos += 5 + int(length)
@@ -198,7 +210,7 @@ def parse_amounts(text: str) -> dict[str, int]:
     out = {}
     for pos in range(0, len(text), 20):
         block = text[pos : pos + 20]
-        if block[7] not in "CD" or not block[8:].isdigit():
+        if block[7] not in "CD" or not _digits(block[8:]):
             raise AcquirerFormatError("DE 54 block is broken", field=54)
         out[block[2:4]] = int(block[8:]) * (1 if block[7] == "C" else -1)
     return out
@@ -245,7 +257,7 @@ def parse_icc_response(text: str) -> bytes:
 def _icc_tags(text: str) -> dict[int, bytes]:
     try:
         return flatten(decode_tlv(bytes.fromhex(text)))
-    except ValueError as e:  # not hex, or RemoteProtocolError from the TLV
+    except (ValueError, RemoteProtocolError) as e:  # not hex, or not BER-TLV
         raise AcquirerFormatError(f"DE 55 is not BER-TLV in hex: {e}", field=55) from None
 
 
@@ -262,7 +274,7 @@ def original_data(mti: str, stan: str, transmitted: str) -> str:
 
 
 def parse_original_data(text: str) -> tuple[str, str, str]:
-    if len(text) != 42 or not text.isdigit():
+    if len(text) != 42 or not _digits(text):
         raise AcquirerFormatError("DE 90 is not 42 digits", field=90)
     return text[:4], text[4:10], text[10:20]
 
