@@ -16,6 +16,16 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
+    from firmware_sim.host import HostLedger
+    from protocols.acquirer.codec import (
+        AcquirerFormatError,
+        LengthPrefixedDecoder,
+        decode,
+        parse_amounts,
+        parse_icc_request,
+        parse_private,
+    )
+    from protocols.acquirer.spec import SPEC
     from protocols.apdu import CommandApdu, ResponseApdu
     from protocols.errors import RemoteProtocolError
     from protocols.frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
@@ -23,10 +33,6 @@ with atheris.instrument_imports():
     from protocols.messages import MESSAGE_CLASSES, decode_payload, encode_payload
     from protocols.tlv import decode_tlv, parse_dol
     from protocols.track2 import Track2
-    from protocols.acquirer.codec import AcquirerFormatError, LengthPrefixedDecoder, decode
-    from protocols.acquirer.codec import parse_amounts, parse_icc_request, parse_private
-    from firmware_sim.host import HostLedger
-    from protocols.acquirer.spec import SPEC
 
 import iso8583  # noqa: E402
 
