@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -427,3 +428,22 @@ def test_a_bitmap_naming_field_129_is_a_format_error() -> None:
     with ledger.transaction():
         answer = ledger.handle(raw, now=1.7e9)
     assert answer is not None and decode(answer)["39"] == "30"
+
+
+@pytest.mark.parametrize("entry", ["chip", "swipe", "tap", "qr"])
+def test_every_entry_mode_goes_online_and_its_cryptogram_verifies(
+    tmp_path: Path, entry: str
+) -> None:
+    # a contactless card's cryptogram covers other data than a contact card's (DE 55's
+    # layout follows DE 22): a wrong layout would be answered 88
+    with running_host(str(tmp_path / "host.sqlite")) as (host, url):
+        runner = TerminalRunner(TerminalConfig(port="pty", acquirer=url, entry=entry))
+        runner.start()
+        try:
+            with Terminal(runner.port.name) as terminal:
+                outcome = terminal.sale(1234, "EUR", client_transaction_id="S1")
+            requests = runner.status_counters()["acquirer_requests"]
+        finally:
+            runner.stop()
+        assert (outcome.response_code, requests) == ("00", 1)
+        assert host.counters.format_errors == 0

@@ -23,8 +23,14 @@ from protocols.acquirer.codec import (
     parse_icc_response,
     private,
 )
-from protocols.acquirer.spec import ENTRY_MODE_CODES, KIND_MESSAGES, MESSAGES
-from protocols.codes import PinBlockFormat, TransactionKind
+from protocols.acquirer.spec import (
+    ARQC_DATA,
+    ARQC_DATA_CONTACTLESS,
+    ENTRY_MODE_CODES,
+    KIND_MESSAGES,
+    MESSAGES,
+)
+from protocols.codes import EntryMode, PinBlockFormat, TransactionKind
 from protocols.currency import by_alpha
 
 from ..issuer import AuthorizationRequest, AuthorizationResponse
@@ -124,7 +130,8 @@ def request_doc(
     if request.pan_sequence and request.chip is not None:
         doc["23"] = request.pan_sequence.rjust(3, "0")
     if request.chip is not None:
-        doc["55"] = icc_request(request.chip.data, request.chip.arqc)
+        layout = ARQC_DATA_CONTACTLESS if request.entry_mode is EntryMode.TAP else ARQC_DATA
+        doc["55"] = icc_request(request.chip.data, request.chip.arqc, layout)
     if mti == "0400":
         if original is not None:
             doc["90"] = original_data(original.mti, original.stan, original.transmitted)

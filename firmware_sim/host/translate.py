@@ -14,7 +14,13 @@ from protocols.acquirer.codec import (
     parse_icc_request,
     parse_private,
 )
-from protocols.acquirer.spec import ENTRY_MODE_CODES, KIND_MESSAGES, MESSAGES
+from protocols.acquirer.spec import (
+    ARQC_DATA,
+    ARQC_DATA_CONTACTLESS,
+    ENTRY_MODE_CODES,
+    KIND_MESSAGES,
+    MESSAGES,
+)
 from protocols.codes import EntryMode, PinBlockFormat, TransactionKind
 from protocols.currency import by_numeric
 from protocols.errors import FieldError
@@ -85,7 +91,7 @@ def request_of(doc: dict[str, str], year_month: str) -> AuthorizationRequest:
             entry_mode=_ENTRY_MODES.get(doc.get("22", "")[:2], EntryMode.NONE),
             date=year_month,
             pin_block=_pin_block(doc, sub),
-            chip=ChipData(*parse_icc_request(doc["55"])) if "55" in doc else None,
+            chip=_chip(doc),
             original_reference=reference_of(doc, original) if original else "",
             allow_partial=sub.get("PA") == "1",
             track2=track2,
@@ -95,6 +101,15 @@ def request_of(doc: dict[str, str], year_month: str) -> AuthorizationRequest:
         raise
     except (KeyError, ValueError, FieldError) as e:
         raise AcquirerFormatError(f"{mti}: unusable field: {e}", mti) from None
+
+
+def _chip(doc: dict[str, str]) -> ChipData | None:
+    if "55" not in doc:
+        return None
+    contactless = doc.get("22", "")[:2] == ENTRY_MODE_CODES[EntryMode.TAP][:2]
+    return ChipData(
+        *parse_icc_request(doc["55"], ARQC_DATA_CONTACTLESS if contactless else ARQC_DATA)
+    )
 
 
 def _pin_block(doc: dict[str, str], sub: dict[str, str]) -> EncryptedPinBlock | None:

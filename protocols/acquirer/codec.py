@@ -218,27 +218,29 @@ def parse_amounts(text: str) -> dict[str, int]:
 
 # --- DE 55: ICC data ---------------------------------------------------------------------
 
-_ARQC_INPUT_SIZE = sum(n for _, n in ARQC_DATA)
+Layout = tuple[tuple[int, int], ...]
 
 
-def icc_request(data: bytes, arqc: bytes) -> str:
-    """DE 55 of a request: each element of :data:`ARQC_DATA` (``data`` is their values in
-    that order, as the card's CDOL1 and AIP and ATC gave them) and the ARQC (9F26)."""
-    if len(data) != _ARQC_INPUT_SIZE:
-        raise ValueError(f"the ARQC's data is {_ARQC_INPUT_SIZE} bytes, not {len(data)}")
+def icc_request(data: bytes, arqc: bytes, layout: Layout = ARQC_DATA) -> str:
+    """DE 55 of a request: each element of ``layout`` (:data:`ARQC_DATA` for a contact card;
+    ``data`` is their values in that order, as the card's CDOL1 and AIP and ATC gave them)
+    and the ARQC (9F26)."""
+    size = sum(n for _, n in layout)
+    if len(data) != size:
+        raise ValueError(f"the ARQC's data is {size} bytes, not {len(data)}")
     items, pos = [], 0
-    for tag, size in ARQC_DATA:
+    for tag, size in layout:
         items.append((tag, data[pos : pos + size]))
         pos += size
     items.append((0x9F26, arqc))
     return encode_tlv(items).hex().upper()  # type: ignore[arg-type]
 
 
-def parse_icc_request(text: str) -> tuple[bytes, bytes, bytes]:
-    """(ATC, the ARQC's data rebuilt in :data:`ARQC_DATA` order, ARQC) from DE 55."""
+def parse_icc_request(text: str, layout: Layout = ARQC_DATA) -> tuple[bytes, bytes, bytes]:
+    """(ATC, the ARQC's data rebuilt in ``layout`` order, ARQC) from DE 55."""
     tags = _icc_tags(text)
     try:
-        data = b"".join(tags[tag] for tag, _ in ARQC_DATA)
+        data = b"".join(tags[tag] for tag, _ in layout)
         return tags[0x9F36], data, tags[0x9F26]
     except KeyError as e:
         raise AcquirerFormatError(f"DE 55 without tag {e.args[0]:X}", field=55) from None

@@ -35,6 +35,7 @@ __all__ = [
     "ENTRY_MODE_CODES",
     "RESPONSE_CODES",
     "ARQC_DATA",
+    "ARQC_DATA_CONTACTLESS",
     "NETWORK_CODES",
     "REPEAT",
 ]
@@ -221,7 +222,8 @@ FIELD_USES: dict[int, str] = {
     " bytes) does not fit: it goes in DE 48 PB",
     54: "additional amounts, blocks of 20: account type 00, amount type (44 gratuity, 57"
     " original amount of a partial approval), currency, C or D, 12 digits",
-    55: "ICC data, BER-TLV as hex: the ARQC and the data it covers (ARQC_DATA) in the request;"
+    55: "ICC data, BER-TLV as hex: the ARQC and the data it covers (ARQC_DATA, or"
+    " ARQC_DATA_CONTACTLESS when DE 22 is 07) in the request;"
     " 91 issuer authentication data (ARPC and response code) in the answer",
     128: "MAC, when the message has a secondary bitmap: as DE 64",
     64: "MAC: AES-CMAC under the acquirer MAC key of the message as sent up to this field,"
@@ -295,6 +297,19 @@ ARQC_DATA: tuple[tuple[int, int], ...] = (
     (0x5F2A, 2),  # transaction currency code
     (0x9A, 3),  # transaction date
     (0x9C, 1),  # transaction type
+    (0x9F37, 4),  # unpredictable number
+    (0x82, 2),  # application interchange profile
+    (0x9F36, 2),  # application transaction counter
+)
+
+# A contactless card (DE 22 07) computes its cryptogram at GET PROCESSING OPTIONS over its
+# PDOL data (possim's cards: TTQ, amount, currency, unpredictable number), the AIP and the
+# ATC. Real issuers tell the layouts apart by the cryptogram version in 9F10; possim's host by
+# the entry mode.
+ARQC_DATA_CONTACTLESS: tuple[tuple[int, int], ...] = (
+    (0x9F66, 4),  # terminal transaction qualifiers
+    (0x9F02, 6),  # amount, authorised
+    (0x5F2A, 2),  # transaction currency code
     (0x9F37, 4),  # unpredictable number
     (0x82, 2),  # application interchange profile
     (0x9F36, 2),  # application transaction counter
