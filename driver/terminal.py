@@ -65,7 +65,7 @@ from protocols.messages import (
     StatusResponse,
     with_request_id,
 )
-from protocols.trace import TraceRecord, record_line
+from protocols.trace import TraceRecord, WireRecorder, record_line
 
 from .errors import (
     InputRejected,
@@ -128,6 +128,7 @@ class Terminal(PaymentCommands):
         trace: str | None = None,
     ) -> None:
         self._trace = open(trace, "a", encoding="utf-8") if trace else None  # noqa: SIM115
+        self._recorders: dict[str, WireRecorder] = {}
         self.control_timeout = control_timeout
         self._url = port if isinstance(port, str) else None
         self._link_settings = link_settings
@@ -192,10 +193,14 @@ class Terminal(PaymentCommands):
             self._trace = None
 
     def _record(self, direction: str, data: bytes) -> None:
-        if self._trace is not None and data:
-            record = TraceRecord(round(time.time(), 6), "host", "bytes", direction, data.hex())
+        """Whole frames into the trace, card data masked (see protocols.trace.WireRecorder)."""
+        if self._trace is None or not data:
+            return
+        recorder = self._recorders.setdefault(direction, WireRecorder())
+        for wire, note in recorder.feed(data, time.monotonic()):
+            record = TraceRecord(round(time.time(), 6), "host", "bytes", direction, wire.hex(), note=note)
             self._trace.write(record_line(record) + "\n")
-            self._trace.flush()
+        self._trace.flush()
 
     # --- the exchange loop ---------------------------------------------------------------
 

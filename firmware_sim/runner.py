@@ -18,7 +18,7 @@ from protocols.errors import ErrorCode, LocalProtocolError
 from protocols.frame import Frame, FrameDecoder
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
-from protocols.trace import TraceRecord, apdu_fields, frame_fields, record_line
+from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
 
 from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
@@ -99,8 +99,8 @@ class TerminalRunner:
         self.link = Link(settings)
         self.counters = RunnerCounters()
         self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
-        self._frames_in = FrameDecoder()
-        self._frames_out = FrameDecoder()
+        self._frames_in = WireRecorder()
+        self._frames_out = WireRecorder()
         self.last_frame: tuple[str, Frame] | None = None
         self.last_apdu: tuple[bytes, bytes] | None = None
         self._journal = Journal(config.journal)
@@ -192,11 +192,14 @@ class TerminalRunner:
     def _saw_bytes(self, direction: str, data: bytes) -> None:
         if not self.config.step and self._trace is None:
             return  # nobody watches: keep the hot path free of a second decoder
-        decoder = self._frames_in if direction == "in" else self._frames_out
-        for item in decoder.feed(data, time.monotonic()):
-            if isinstance(item, Frame) and item.type not in (MessageType.ACK, MessageType.NAK):
-                self.last_frame = (direction, item)
-        self._record("bytes", direction, data.hex())
+        recorder = self._frames_in if direction == "in" else self._frames_out
+        for wire, note in recorder.feed(data, time.monotonic()):
+            # whole frames, card data masked: what a trace and the step display may show
+            self._record("bytes", direction, wire.hex(), note=note)
+            frame = FrameDecoder().feed(wire, 0.0)
+            if frame and isinstance(frame[0], Frame):
+                if frame[0].type not in (MessageType.ACK, MessageType.NAK):
+                    self.last_frame = (direction, frame[0])
 
     def _step_pause(
         self, trigger: str, source: TerminalState, dest: TerminalState, allowed: list[str]

@@ -26,7 +26,6 @@ from enum import IntEnum, IntFlag
 
 from .codes import (
     PROTOCOL_VERSION,
-    enum_name,
     Capability,
     EntryMode,
     MessageType,
@@ -35,6 +34,7 @@ from .codes import (
     ReceiptCopy,
     TransactionKind,
     TransactionStatus,
+    enum_name,
 )
 from .errors import ErrorCode, ProtocolError
 from .frame import Frame, FrameDecoder, encode_frame
@@ -112,6 +112,8 @@ def describe(wire: bytes) -> str:
     try:
         message = decode_payload(frame.type, payload[TAG_SIZE:])
     except ProtocolError as e:
+        if frame.type == MessageType.PIN_BLOCK_REQUEST and b"*" in payload:
+            return f"{text} (the PAN is masked in traces)"
         return f"{text} (rejected: {e.error_code.name})"
     values = " ".join(f"{f.name}={_show(getattr(message, f.name))}" for f in fields(message))
     return f"{text} {values}".rstrip()

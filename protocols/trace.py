@@ -25,14 +25,23 @@ from .acquirer.describe import field_lines as iso_field_lines
 from .acquirer.describe import summary as iso_summary
 from .apdu import CommandApdu, Ins, ResponseApdu
 from .codes import MessageType, enum_name
-from .errors import RemoteProtocolError
+from .errors import ProtocolError, RemoteProtocolError
 from .exchanges import describe
-from .frame import Frame, FrameDecoder, encode_frame
+from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from .link import RESET_SIZE, TAG_SIZE
-from .messages import MESSAGE_CLASSES, decode_payload
+from .messages import MESSAGE_CLASSES, PinBlockRequest, PinBlockResponse, decode_payload
 from .tlv import Tlv, decode_tlv
 
-__all__ = ["TraceRecord", "record_line", "parse_line", "annotate", "frame_fields", "apdu_fields"]
+__all__ = [
+    "TraceRecord",
+    "record_line",
+    "parse_line",
+    "annotate",
+    "frame_fields",
+    "apdu_fields",
+    "redact_frame",
+    "WireRecorder",
+]
 
 PARTIES = ("host", "terminal", "card", "authorizer")
 
@@ -55,6 +64,59 @@ def record_line(record: TraceRecord) -> str:
 def parse_line(line: str) -> TraceRecord:
     data: dict[str, Any] = json.loads(line)
     return TraceRecord(**data)
+
+
+def redact_frame(frame: Frame) -> Frame:
+    """The frame as a trace or a display may show it: a PIN_BLOCK_REQUEST's PAN masked (first
+    six and last four digits kept) and a PIN_BLOCK_RESPONSE's encrypted block zeroed, the CRC
+    made again; every other frame as it is.
+
+    >>> from protocols.messages import PinBlockRequest, encode_payload
+    >>> from protocols.codes import PinBlockFormat
+    >>> payload = bytes(TAG_SIZE) + encode_payload(PinBlockRequest("4761739001010010", PinBlockFormat.ISO_0))
+    >>> b"476173******0010" in redact_frame(Frame(1, MessageType.PIN_BLOCK_REQUEST, payload)).payload
+    True
+    """
+    if frame.type not in (MessageType.PIN_BLOCK_REQUEST, MessageType.PIN_BLOCK_RESPONSE):
+        return frame
+    tag, body = frame.payload[:TAG_SIZE], frame.payload[TAG_SIZE:]
+    try:
+        message = decode_payload(frame.type, body)
+    except ProtocolError:
+        return Frame(frame.seq, frame.type, tag)  # cannot tell where the card data is: none kept
+    if isinstance(message, PinBlockRequest):
+        pan = message.pan.encode()
+        masked = pan[:6] + b"*" * (len(pan) - 10) + pan[-4:]
+        body = body.replace(pan, masked, 1)
+    elif isinstance(message, PinBlockResponse):
+        body = body.replace(message.pin_block, bytes(len(message.pin_block)), 1)
+    return Frame(frame.seq, frame.type, tag + body)
+
+
+class WireRecorder:
+    """What a trace keeps of one direction of the host link: whole frames, each through
+    :func:`redact_frame`, and of bytes that made no frame only how many there were (they may
+    be anything). ``feed`` returns (wire bytes, note) pairs to record.
+
+    >>> from protocols.frame import encode_frame
+    >>> WireRecorder().feed(b"junk" + encode_frame(Frame(1, MessageType.ACK, b"TAG1")), 0.0)[0]
+    (b'', '4 bytes discarded: no frame')
+    """
+
+    def __init__(self) -> None:
+        self._decoder = FrameDecoder()
+
+    def feed(self, data: bytes, now: float) -> list[tuple[bytes, str]]:
+        return [self._item(item) for item in self._decoder.feed(data, now)]
+
+    def expire(self, now: float) -> list[tuple[bytes, str]]:
+        return [self._item(item) for item in self._decoder.expire(now)]
+
+    @staticmethod
+    def _item(item: Frame | FrameDiscarded) -> tuple[bytes, str]:
+        if isinstance(item, Frame):
+            return encode_frame(redact_frame(item)), ""
+        return b"", f"{item.size} bytes discarded: no frame"
 
 
 def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
@@ -200,7 +262,11 @@ def annotate(records: list[TraceRecord], *, fields: bool = False) -> list[str]:
             lines.append(_arrow("authorizer", "terminal", record.response, record.time - start))
         elif record.kind == "iso8583":  # the acquirer leg, as the terminal sent and read it
             raw = bytes.fromhex(record.hex)
-            ends = ("terminal", "authorizer") if record.direction == "out" else ("authorizer", "terminal")
+            ends = (
+                ("terminal", "authorizer")
+                if record.direction == "out"
+                else ("authorizer", "terminal")
+            )
             lines.append(_arrow(*ends, iso_summary(raw), record.time - start))
             if fields:
                 lines += [f"{'':12}{line}" for line in iso_field_lines(raw)]

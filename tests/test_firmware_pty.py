@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import os
 import subprocess
 import sys
 import time
@@ -188,6 +189,9 @@ def test_cli_cards_and_bad_terminal_arguments() -> None:
             text=True,
             cwd=ROOT,
             timeout=20,
+            # not the PC/SC tests' private pcscd (its socket is in the environment once they
+            # have run): --reader pcsc here is the case of no reader service at all
+            env={k: v for k, v in os.environ.items() if k != "PCSCLITE_CSOCK_NAME"},
         )
         assert bad.returncode == status, args
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
