@@ -147,6 +147,12 @@ class AsyncTerminal:
     async def settle(self) -> Settlement:
         return await self._call(self._t.settle)
 
+    async def login(self, password: str | None = None) -> None:
+        await self._call(self._t.login, password)
+
+    async def set_password(self, new: str, current: str = "") -> None:
+        await self._call(self._t.set_password, new, current)
+
     async def present_card(
         self, card: str = "default", entry_mode: EntryMode = EntryMode.CHIP
     ) -> None:

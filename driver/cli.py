@@ -98,6 +98,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             "--ack-timeout", type=float, help="seconds before a frame is sent again (default 1)"
         )
         p.add_argument("--link-retries", type=int, help="retransmissions before giving up (3)")
+        p.add_argument(
+            "--password",
+            default=os.environ.get("POSSIM_MERCHANT_PASSWORD"),
+            help="the merchant password, for refund, void, tip and settle once one is set"
+            " (default: $POSSIM_MERCHANT_PASSWORD)",
+        )
         if name != "cancel":
             p.add_argument("--json", action="store_true", help="print the result as JSON")
         return p
@@ -133,6 +139,9 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     pin_block = client("pin-block", "have the cardholder enter a PIN; print the PIN block")
     pin_block.add_argument("--pan", required=True)
     pin_block.add_argument("--format", type=int, choices=(0, 4), default=0)
+    password = client("password", "set the merchant password (asked for when not given)")
+    password.add_argument("--new", help="the new password, 6 to 32 printable ASCII")
+    password.add_argument("--current", default="", help="the password set now, if any")
     client("last", "the last transaction")
     lookup = client("lookup", "the outcome of the transaction that --id started")
     lookup.add_argument("--id", dest="client_transaction_id", required=True)
@@ -199,6 +208,7 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
             timeout=args.timeout,
             on_prompt=_prompt_to_stderr,
             link_settings=_link_settings(args),
+            password=args.password,
         ) as terminal:
             return action(terminal)
     except InputRejected as e:
@@ -223,6 +233,8 @@ _ADVICE: dict[object, str] = {
     ErrorCode.EXCEEDS_AUTHORIZATION: "; possim increment the pre-authorization first",
     ErrorCode.UNKNOWN_TRANSACTION: "; the terminal never took a payment with that id",
     ErrorCode.BUSY: "; wait for the running command, or possim cancel it",
+    ErrorCode.PASSWORD_REQUIRED: "; give the merchant password with --password",
+    ErrorCode.PASSWORD_LOCKED: "; wait, then try again with the right password",
     ErrorCode.UNKNOWN_CARD: "; see possim cards",
 }
 
@@ -304,6 +316,26 @@ _PAYMENTS: dict[str, Callable[[Terminal, argparse.Namespace, str | None], Transa
 }
 
 
+def _set_password(args: argparse.Namespace) -> int:
+    """``possim password``: the new password from --new, or typed twice at the keyboard."""
+    new, current = args.new, args.current
+    if new is None:
+        if not sys.stdin.isatty():
+            return _fail("rejected", "give --new, or run possim password at a terminal")
+        import getpass
+
+        current = current or getpass.getpass("current merchant password (Enter if none): ")
+        new = getpass.getpass("new merchant password: ")
+        if getpass.getpass("the new password again: ") != new:
+            return _fail("rejected", "the two new passwords differ; nothing was changed")
+
+    def set_it(t: Terminal) -> int:
+        t.set_password(new, current)
+        return _json_or_text(args, {"password_set": True}, "merchant password set")
+
+    return _with_terminal(args, set_it)
+
+
 def _client_command(args: argparse.Namespace) -> int:
     command = args.command
     refused = _checked_input(args)
@@ -314,6 +346,8 @@ def _client_command(args: argparse.Namespace) -> int:
         return _with_terminal(
             args, lambda t: _print_outcome(run(t, args, args.client_transaction_id), args.json)
         )
+    if command == "password":
+        return _set_password(args)
     if command == "last":
         return _with_terminal(args, lambda t: _print_outcome(t.last(), args.json))
     if command == "lookup":

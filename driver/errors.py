@@ -13,6 +13,8 @@ __all__ = [
     "TerminalError",
     "InputRejected",
     "InvalidAmount",
+    "MerchantPasswordError",
+    "error_for",
     "LineLost",
     "PortNotFound",
     "PortBusy",
@@ -43,6 +45,24 @@ class InputRejected(TerminalError):
 class InvalidAmount(InputRejected, ValueError):
     """An amount that breaks the amount rule (plain digits, at most the currency's decimals,
     more than zero, at most 12 digits in minor units). Raised before anything is sent."""
+
+
+class MerchantPasswordError(InputRejected):
+    """A merchant command (refund, void, tip adjustment, settlement) without the merchant
+    password (PASSWORD_REQUIRED), with a wrong one (WRONG_PASSWORD), or while logins are
+    locked after wrong ones (PASSWORD_LOCKED)."""
+
+
+_PASSWORD_CODES = frozenset(
+    {ErrorCode.PASSWORD_REQUIRED, ErrorCode.WRONG_PASSWORD, ErrorCode.PASSWORD_LOCKED}
+)
+
+
+def error_for(code: ErrorCode | int, field: str, text: str) -> InputRejected:
+    """The typed error for the terminal's ERROR ``code``."""
+    if code in _PASSWORD_CODES:
+        return MerchantPasswordError(code, field, text)
+    return InputRejected(code, field, text)
 
 
 class LineLost(TerminalError):

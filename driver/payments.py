@@ -59,6 +59,11 @@ class PaymentCommands:
     def _recover(self, txn_id: str) -> TransactionOutcome:
         raise NotImplementedError
 
+    def _as_merchant(self) -> None:
+        """Log in with the merchant password given to the Terminal, if any, before a
+        merchant command (refund, void, tip adjustment, settlement)."""
+        raise NotImplementedError
+
     # --- with the card -------------------------------------------------------------------
 
     def sale(
@@ -98,7 +103,9 @@ class PaymentCommands:
         on_prompt: PromptHandler | None = None,
         timeout: float | None = None,
     ) -> TransactionOutcome:
-        """Refund (part of) the approved sale or completion with this reference."""
+        """Refund (part of) the approved sale or completion with this reference. A merchant
+        command: needs the merchant password once one is set (``Terminal(password=...)``)."""
+        self._as_merchant()
         request = _make(
             lambda: RefundRequest(
                 _txn_id(client_transaction_id),
@@ -195,7 +202,9 @@ class PaymentCommands:
         client_transaction_id: str | None = None,
         timeout: float | None = None,
     ) -> TransactionOutcome:
-        """Undo a sale, refund or completion of the open batch (after settlement: refund)."""
+        """Undo a sale, refund or completion of the open batch (after settlement: refund).
+        A merchant command."""
+        self._as_merchant()
         return self._follow_up(
             TransactionKind.VOID, reference, currency, client_transaction_id, timeout
         )
@@ -209,7 +218,9 @@ class PaymentCommands:
         client_transaction_id: str | None = None,
         timeout: float | None = None,
     ) -> TransactionOutcome:
-        """Set the tip of a sale or completion of the open batch (0 removes it)."""
+        """Set the tip of a sale or completion of the open batch (0 removes it). A merchant
+        command."""
+        self._as_merchant()
         return self._follow_up(
             TransactionKind.TIP_ADJUST,
             reference,

@@ -48,10 +48,13 @@ from protocols.messages import (
     Error,
     InfoRequest,
     InfoResponse,
+    MerchantAccepted,
+    MerchantLogin,
     Message,
     PinBlockRequest,
     PinBlockResponse,
     Prompt,
+    SetPassword,
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
@@ -70,14 +73,16 @@ from protocols.trace import TraceRecord, WireRecorder, record_line
 from .errors import (
     InputRejected,
     LineLost,
+    MerchantPasswordError,
     OutcomeUnknown,
     PortBusy,
     PortNotFound,
     ProtocolViolation,
     TerminalTimeout,
+    error_for,
 )
 from .inputs import Amount, PromptHandler, rejected, to_minor_units
-from .payments import PaymentCommands
+from .payments import PaymentCommands, _make
 from .results import (
     PinBlockResult,
     Settlement,
@@ -126,7 +131,9 @@ class Terminal(PaymentCommands):
         link_settings: LinkSettings | None = None,
         control_timeout: float = CONTROL_TIMEOUT,
         trace: str | None = None,
+        password: str | None = None,
     ) -> None:
+        self._password = password  # the merchant password, for refunds, voids, tips, settlement
         self._trace = open(trace, "a", encoding="utf-8") if trace else None  # noqa: SIM115
         self._recorders: dict[str, WireRecorder] = {}
         self.control_timeout = control_timeout
@@ -279,7 +286,7 @@ class Terminal(PaymentCommands):
                     if finished:
                         continue
                     if isinstance(message, Error):
-                        raise InputRejected(message.code, message.field, message.text)
+                        raise error_for(message.code, message.field, message.text)
                     collected.append(message)
                     if done(message):
                         finished = True
@@ -486,7 +493,8 @@ class Terminal(PaymentCommands):
         )
 
     def settle(self) -> Settlement:
-        """Close the batch: end-of-day totals per currency."""
+        """Close the batch: end-of-day totals per currency. A merchant command."""
+        self._as_merchant()
         got = self._exchange(
             SettlementRequest(),
             lambda m: isinstance(m, SettlementResponse),
@@ -496,6 +504,28 @@ class Terminal(PaymentCommands):
         response = got[-1]
         assert isinstance(response, SettlementResponse)
         return Settlement(response.batch_number, response.totals)
+
+    # --- the merchant password -----------------------------------------------------------
+
+    def login(self, password: str | None = None) -> None:
+        """Unlock the merchant commands for this link session. MerchantPasswordError if the
+        password is wrong or logins are locked for a while."""
+        secret = password if password is not None else self._password
+        if secret is None:
+            raise MerchantPasswordError(ErrorCode.PASSWORD_REQUIRED, "", "no password given")
+        request = _make(lambda: MerchantLogin(secret))
+        self._exchange(request, lambda m: isinstance(m, MerchantAccepted), self.control_timeout, None)
+
+    def set_password(self, new: str, current: str = "") -> None:
+        """Set the merchant password (``current``: the one set now, if any). From then on
+        refunds, voids, tip adjustments and settlement need it."""
+        request = _make(lambda: SetPassword(current, new))
+        self._exchange(request, lambda m: isinstance(m, MerchantAccepted), self.control_timeout, None)
+        self._password = new
+
+    def _as_merchant(self) -> None:
+        if self._password is not None:
+            self.login()
 
     # --- the simulated cardholder (simulation control) -----------------------------------
 

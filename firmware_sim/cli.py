@@ -201,6 +201,13 @@ def run_terminal(args: argparse.Namespace) -> int:
             text += "; is pcscd running? (or use --reader virtual)"
         raise StartFailure("rejected", text) from None
     print(runner.port.name, flush=True)
+    if not runner.merchant.is_set:
+        print(
+            "possim: no merchant password is set: any host that reaches this terminal may refund,"
+            " void, adjust tips and settle (possim password --port PORT sets one)",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.cardholder == "manual":
         threading.Thread(target=_keyboard, args=(runner,), daemon=True).start()
     try:

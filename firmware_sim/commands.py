@@ -28,11 +28,14 @@ from protocols.messages import (
     InfoResponse,
     LastResultRequest,
     LookupRequest,
+    MerchantAccepted,
+    MerchantLogin,
     Message,
     PinBlockRequest,
     PreauthRequest,
     RefundRequest,
     SaleRequest,
+    SetPassword,
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
@@ -81,8 +84,31 @@ class HostCommands:
         method = _HANDLERS.get(type(message))
         if method is None:
             return False
+        if _merchant_only(message) and self._core.merchant.required(self._core.origin):
+            self._core.merchant.refused()
+            self._core.reply_error(
+                ErrorCode.PASSWORD_REQUIRED,
+                "a merchant command: log in with the merchant password first",
+            )
+            return True
         method(self, message)
         return True
+
+    def merchant_login(self, message: MerchantLogin) -> None:
+        core = self._core
+        refusal = core.merchant.login(core.origin, message.password, core.now)
+        if refusal is None:
+            core.reply(MerchantAccepted())
+        else:
+            core.reply_error(*refusal)
+
+    def set_password(self, message: SetPassword) -> None:
+        core = self._core
+        refusal = core.merchant.set_password(core.origin, message.current, message.new, core.now)
+        if refusal is None:
+            core.reply(MerchantAccepted())
+        else:
+            core.reply_error(*refusal)
 
     def _busy(self) -> bool:
         core = self._core
@@ -101,6 +127,8 @@ class HostCommands:
         txn = core.txn
         counts = {f"journal_{k}": v for k, v in core.journal.counts().items()}
         counts.update(core.counters() if core.counters is not None else {})
+        counts.update({f"merchant_{k}": v for k, v in vars(core.merchant.counters).items()})
+        counts["merchant_password_set"] = int(core.merchant.is_set)
         core.reply(
             StatusResponse(
                 state=core.state.name,
@@ -280,6 +308,16 @@ class HostCommands:
         self._core.reply(SimAccepted())
 
 
+_MERCHANT_FOLLOW_UPS = frozenset({int(TransactionKind.VOID), int(TransactionKind.TIP_ADJUST)})
+
+
+def _merchant_only(message: Message) -> bool:
+    """Refunds, voids, tip adjustments and settlement: the merchant's commands."""
+    if isinstance(message, FollowUpRequest):
+        return int(message.kind) in _MERCHANT_FOLLOW_UPS
+    return isinstance(message, (RefundRequest, SettlementRequest))
+
+
 _CARD_KINDS: dict[type, TransactionKind] = {
     SaleRequest: TransactionKind.SALE,
     RefundRequest: TransactionKind.REFUND,
@@ -288,6 +326,8 @@ _CARD_KINDS: dict[type, TransactionKind] = {
 
 _HANDLERS: dict[type, Callable[[HostCommands, Any], None]] = {
     InfoRequest: HostCommands.info,
+    MerchantLogin: HostCommands.merchant_login,
+    SetPassword: HostCommands.set_password,
     SaleRequest: HostCommands.start,
     RefundRequest: HostCommands.start,
     PreauthRequest: HostCommands.start,

@@ -45,6 +45,7 @@ from .journal import Journal
 from .kernel import CardReader, InProcessReader, redact_apdu, redact_response
 from .kernel.qr import wallet_accepts
 from .machine import StateMachine
+from .merchant import MerchantGuard
 from .pinpad import PIN_STATES, PinEntryDevice
 from .prompts import LANGUAGES, prompt_text
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
@@ -81,8 +82,12 @@ class TerminalCore:
         apdu_observer: Callable[[bytes, bytes], None] | None = None,
         display_observer: Callable[[str], None] | None = None,
         counters: Callable[[], dict[str, int]] | None = None,
+        merchant: MerchantGuard | None = None,
     ) -> None:
         self.counters = counters  # the link's and the runner's, for STATUS
+        # the merchant password: kept by the runner across power cycles (a cold start must
+        # not clear a lockout)
+        self.merchant = merchant or MerchantGuard()
         self.display_observer = display_observer  # sees the QR payloads the display shows
         # step_hook(trigger, source, destination, triggers allowed now) runs before each
         # transition (step mode); apdu_observer(command, response) sees every APDU (traces)
@@ -263,6 +268,11 @@ class TerminalCore:
                 )
         except MachineError:
             self.reply_error(ErrorCode.NOT_ALLOWED_NOW, f"not allowed in state {self.state.name}")
+
+    @property
+    def origin(self) -> Origin:
+        """Where the request being handled came from (its link session)."""
+        return self._origin
 
     def reject(self, error: ProtocolError, request_id: int = 0, origin: Origin = None) -> None:
         """A frame that arrived intact but did not decode: answer with its code."""

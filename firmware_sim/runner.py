@@ -5,12 +5,15 @@ ports, the only part of the terminal that does I/O.
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
@@ -24,6 +27,7 @@ from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
 from .core import TerminalCore
 from .journal import Journal
+from .merchant import MerchantGuard
 from .online import connect
 from .pcsc import PcscReader
 from .ports import Port, open_port
@@ -71,6 +75,27 @@ class TerminalConfig:
     acquirer_timeout: float = 15.0  # seconds for the host's answer, then a reversal
 
 
+def load_password(journal: str) -> tuple[str | None, Callable[[str], None] | None]:
+    """The merchant password's hash kept beside the journal (``JOURNAL.keystore``, JSON, mode
+    0600), and how to keep a new one (written to a new file, synced, renamed over the old).
+    An in-memory journal keeps it in memory."""
+    if journal == ":memory:":
+        return None, None
+    path = Path(journal + ".keystore")
+    stored = json.loads(path.read_text()).get("merchant_password") if path.exists() else None
+
+    def save(hashed: str) -> None:
+        temporary = path.with_suffix(".keystore.new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump({"merchant_password": hashed}, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+
+    return stored, save
+
+
 class TerminalRunner:
     """Runs one terminal until :meth:`stop`. Use :meth:`start` for a background thread."""
 
@@ -113,6 +138,7 @@ class TerminalRunner:
             config.authorizer_latency,
             self._record if self._trace is not None else None,
         )
+        self.merchant = MerchantGuard(*load_password(config.journal))
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
         # cardholder actions from other threads (the keyboard), run on the runner's thread
@@ -131,6 +157,7 @@ class TerminalRunner:
             apdu_observer=self._on_apdu if self.config.step or self._trace else None,
             display_observer=self._show_qr,
             counters=self.status_counters,
+            merchant=self.merchant,
         )
 
     def status_counters(self) -> dict[str, int]:

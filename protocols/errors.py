@@ -65,6 +65,10 @@ class ErrorCode(IntEnum):
     KEY_ERROR = 0x0402
     JOURNAL_ERROR = 0x0403
     INTERNAL_ERROR = 0x04FF
+    # 0x05xx: who may drive the terminal
+    PASSWORD_REQUIRED = 0x0501
+    WRONG_PASSWORD = 0x0502
+    PASSWORD_LOCKED = 0x0503
 
 
 ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
@@ -102,6 +106,9 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.KEY_ERROR: "the secure element could not do it (a key missing, a DUKPT counter exhausted)",
     ErrorCode.JOURNAL_ERROR: "the journal could not record the step; nothing was authorized",
     ErrorCode.INTERNAL_ERROR: "a fault in the terminal; it returned to idle",
+    ErrorCode.PASSWORD_REQUIRED: "refunds, voids, tip adjustments, settlement and setting the password need MERCHANT_LOGIN first in this link session, once a merchant password is set",
+    ErrorCode.WRONG_PASSWORD: "the merchant password is wrong (counted; the third wrong one in a row locks)",
+    ErrorCode.PASSWORD_LOCKED: "too many wrong passwords: no login for a while (30 s, doubling with each further lock)",
 }
 
 

@@ -40,6 +40,7 @@ from .errors import ErrorCode, ProtocolError
 from .frame import Frame, FrameDecoder, encode_frame
 from .link import RESET_SIZE, TAG_SIZE, Link, LinkEvent
 from .messages import (
+    SECRET_FIELDS,
     Error,
     InfoRequest,
     InfoResponse,
@@ -115,7 +116,10 @@ def describe(wire: bytes) -> str:
         if frame.type == MessageType.PIN_BLOCK_REQUEST and b"*" in payload:
             return f"{text} (the PAN is masked in traces)"
         return f"{text} (rejected: {e.error_code.name})"
-    values = " ".join(f"{f.name}={_show(getattr(message, f.name))}" for f in fields(message))
+    values = " ".join(
+        f"{f.name}={'<hidden>' if f.name in SECRET_FIELDS else _show(getattr(message, f.name))}"
+        for f in fields(message)
+    )
     return f"{text} {values}".rstrip()
 
 

@@ -41,6 +41,10 @@ from .errors import ErrorCode, FieldError, LocalProtocolError, RemoteProtocolErr
 from .fields import Amount, AsciiText, CurrencyNumber, EnumByte, ErrorCodeField, TextLines, Utf8Text
 
 __all__ = [
+    "MerchantLogin",
+    "SetPassword",
+    "MerchantAccepted",
+    "SECRET_FIELDS",
     "Direction",
     "Message",
     "MESSAGE_CLASSES",
@@ -433,6 +437,59 @@ class StatusRequest(Message):
     """What the terminal is doing: its state, the transaction in progress, its counters."""
 
 
+_PASSWORD_RULE = "6-32 printable ASCII"
+
+
+def _check_password(value: str, field_name: str, *, allow_empty: bool = False) -> None:
+    if allow_empty and value == "":
+        return
+    if not (
+        isinstance(value, str)
+        and 6 <= len(value) <= 32
+        and value.isascii()
+        and value.isprintable()
+    ):
+        raise FieldError(field_name, ErrorCode.INVALID_FIELD, f"must be {_PASSWORD_RULE}")
+
+
+@_message(
+    MessageType.MERCHANT_LOGIN,
+    Direction.TO_TERMINAL,
+    "password" / AsciiText * f"{_PASSWORD_RULE}: the merchant password",
+)
+@dataclass(frozen=True)
+class MerchantLogin(Message):
+    """Unlock the merchant's commands (refund, void, tip adjustment, settlement, setting the
+    password) for this link session. Answered MERCHANT_ACCEPTED or ERROR."""
+
+    password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _check_password(self.password, "password")
+
+
+@_message(
+    MessageType.SET_PASSWORD,
+    Direction.TO_TERMINAL,
+    "current" / AsciiText * f"empty when none is set, else {_PASSWORD_RULE}",
+    "new" / AsciiText * f"{_PASSWORD_RULE}",
+)
+@dataclass(frozen=True)
+class SetPassword(Message):
+    """Set the merchant password (the current one must be given when one is set); the
+    terminal keeps a scrypt hash of it. Answered MERCHANT_ACCEPTED or ERROR."""
+
+    current: str = field(repr=False)
+    new: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _check_password(self.current, "current", allow_empty=True)
+        _check_password(self.new, "new")
+
+
+SECRET_FIELDS = frozenset({"password", "current", "new"})  # never shown, masked in traces
+
+
 # --- terminal -> host ---------------------------------------------------------------------
 
 
@@ -810,6 +867,13 @@ class SimChooseTip(Message):
             )
 
 
+@_message(MessageType.MERCHANT_ACCEPTED, Direction.TO_HOST)
+@dataclass(frozen=True)
+class MerchantAccepted(Message):
+    """The merchant password was accepted (a login) or set: the merchant's commands are
+    unlocked for this link session."""
+
+
 @_message(MessageType.SIM_ACCEPTED, Direction.TO_HOST)
 @dataclass(frozen=True)
 class SimAccepted(Message):
@@ -818,6 +882,9 @@ class SimAccepted(Message):
 
 AnyMessage = (
     InfoRequest
+    | MerchantLogin
+    | SetPassword
+    | MerchantAccepted
     | SaleRequest
     | RefundRequest
     | PinBlockRequest

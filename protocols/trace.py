@@ -29,7 +29,13 @@ from .errors import ProtocolError, RemoteProtocolError
 from .exchanges import describe
 from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from .link import RESET_SIZE, TAG_SIZE
-from .messages import MESSAGE_CLASSES, PinBlockRequest, PinBlockResponse, decode_payload
+from .messages import (
+    MESSAGE_CLASSES,
+    SECRET_FIELDS,
+    PinBlockRequest,
+    PinBlockResponse,
+    decode_payload,
+)
 from .tlv import Tlv, decode_tlv
 
 __all__ = [
@@ -68,8 +74,8 @@ def parse_line(line: str) -> TraceRecord:
 
 def redact_frame(frame: Frame) -> Frame:
     """The frame as a trace or a display may show it: a PIN_BLOCK_REQUEST's PAN masked (first
-    six and last four digits kept) and a PIN_BLOCK_RESPONSE's encrypted block zeroed, the CRC
-    made again; every other frame as it is.
+    six and last four digits kept), a PIN_BLOCK_RESPONSE's encrypted block zeroed, a merchant
+    password starred, the CRC made again; every other frame as it is.
 
     >>> from protocols.messages import PinBlockRequest, encode_payload
     >>> from protocols.codes import PinBlockFormat
@@ -77,7 +83,7 @@ def redact_frame(frame: Frame) -> Frame:
     >>> b"476173******0010" in redact_frame(Frame(1, MessageType.PIN_BLOCK_REQUEST, payload)).payload
     True
     """
-    if frame.type not in (MessageType.PIN_BLOCK_REQUEST, MessageType.PIN_BLOCK_RESPONSE):
+    if frame.type not in _CARRIES_SECRETS:
         return frame
     tag, body = frame.payload[:TAG_SIZE], frame.payload[TAG_SIZE:]
     try:
@@ -90,7 +96,22 @@ def redact_frame(frame: Frame) -> Frame:
         body = body.replace(pan, masked, 1)
     elif isinstance(message, PinBlockResponse):
         body = body.replace(message.pin_block, bytes(len(message.pin_block)), 1)
+    else:  # a merchant password: each one starred, lengths kept
+        for name in sorted(SECRET_FIELDS):
+            secret = getattr(message, name, "").encode()
+            if secret:
+                body = body.replace(secret, b"*" * len(secret), 1)
     return Frame(frame.seq, frame.type, tag + body)
+
+
+_CARRIES_SECRETS = frozenset(
+    {
+        MessageType.PIN_BLOCK_REQUEST,
+        MessageType.PIN_BLOCK_RESPONSE,
+        MessageType.MERCHANT_LOGIN,
+        MessageType.SET_PASSWORD,
+    }
+)
 
 
 class WireRecorder:
@@ -162,6 +183,8 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
                     if isinstance(value, (IntEnum, IntFlag))
                     else value
                 )
+                if sub.name in SECRET_FIELDS:  # a password: neither its bytes nor its text
+                    raw, shown = b"", "<hidden>"
                 rows.append((sub.name, raw.hex().upper(), str(shown)))
         except RemoteProtocolError as e:
             rows.append(("payload", payload.hex().upper(), f"rejected: {e.error_code.name}"))

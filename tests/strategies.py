@@ -48,8 +48,13 @@ currency = st.sampled_from([c.alpha for c in CURRENCIES])
 txn_id = st.text(printable, min_size=1, max_size=32)
 reference = st.text(alnum, min_size=1, max_size=12)
 
+password = st.text(printable, min_size=6, max_size=32)
+
 FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "client_transaction_id": txn_id,
+    "password": password,
+    "current": st.one_of(st.just(""), password),
+    "new": password,
     "request_id": _u(16),
     "amount": st.integers(1, MAX_AMOUNT),
     "currency": currency,

@@ -43,6 +43,8 @@ from protocols.messages import (
     KindTotals,
     LastResultRequest,
     LookupRequest,
+    MerchantAccepted,
+    MerchantLogin,
     Message,
     PinBlockRequest,
     PinBlockResponse,
@@ -51,6 +53,7 @@ from protocols.messages import (
     Receipt,
     RefundRequest,
     SaleRequest,
+    SetPassword,
     SettlementRequest,
     SettlementResponse,
     SimAccepted,
@@ -137,6 +140,11 @@ GOLDEN: list[tuple[Message, str]] = [
     (SimRemoveCard(), "0000"),
     (SimPowerCycle(), "0000"),
     (SimAccepted(), "0000"),
+    # request id, then u8 length and the ASCII ("secret1" = 73 65 63 72 65 74 31)
+    (MerchantLogin("secret1", request_id=4), "0004" "07" "73656372657431"),
+    # an empty current password is a zero length
+    (SetPassword("", "merchant-42", request_id=5), "0005" "00" "0b" "6d65726368616e742d3432"),
+    (MerchantAccepted(request_id=4), "0004"),
     (StatusRequest(request_id=3), "0003"),
     (
         StatusResponse(
