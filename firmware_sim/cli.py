@@ -30,7 +30,10 @@ MANUAL_HELP = (
 
 def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", default="pty", help="pty, listen://HOST:PORT, a device or a pyserial URL"
+        "--port",
+        default="pty",
+        help="pty, listen://HOST:PORT, listen+tls://HOST:PORT (with --cert, --key), a device"
+        " or a pyserial URL",
     )
     parser.add_argument(
         "--journal", default=":memory:", help="SQLite journal file (default: in memory)"
@@ -99,6 +102,8 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         help="authorize online through this ISO 8583 host (possim host) instead of the"
         " built-in authorizer",
     )
+    parser.add_argument("--cert", help="listen+tls://: the terminal's certificate chain (PEM)")
+    parser.add_argument("--key", help="listen+tls://: the certificate's private key (PEM)")
     parser.add_argument("--terminal-id", default="POSSIM01", help="DE 41 to the acquirer (8)")
     parser.add_argument(
         "--merchant-id", default="POSSIM000000001", help="DE 42 to the acquirer (15)"
@@ -181,6 +186,8 @@ def run_terminal(args: argparse.Namespace) -> int:
         terminal_id=args.terminal_id,
         merchant_id=args.merchant_id,
         acquirer_timeout=args.acquirer_timeout,
+        cert=args.cert,
+        key=args.key,
     )
     if args.acquirer:
         from .acquirer import parse_acquirer_url

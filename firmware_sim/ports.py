@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import select
 import socket
+import ssl
 import time
 import tty
 from typing import Protocol
@@ -80,27 +81,25 @@ class ListenPort:
     GRACE = 1.0
     KEEPALIVE = ((socket.TCP_KEEPIDLE, 10), (socket.TCP_KEEPINTVL, 5), (socket.TCP_KEEPCNT, 3))
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
         self._server = socket.create_server((host, port))
         self._client: socket.socket | None = None
         self._waiting: tuple[socket.socket, float] | None = None
+        self._tls = tls
+        self._handshaking = False
         bound_host, bound_port = self._server.getsockname()[:2]
         self.name = f"socket://{bound_host}:{bound_port}"
         self.refused = 0
         self.bytes_dropped = 0
+        self.tls_failures = 0  # connections that did not complete a TLS handshake
 
     def read(self, timeout: float) -> bytes:
         watched = [self._server] + ([self._client] if self._client else [])
         ready, _, _ = select.select(watched, [], [], timeout)
         data = b""
-        if self._client is not None and self._client in ready:
-            try:
-                data = self._client.recv(4096)
-            except OSError:  # reset by the peer, or keepalive gave up on it
-                data = b""
-            if not data:
-                self._client.close()
-                self._client = None
+        pending = isinstance(self._client, ssl.SSLSocket) and self._client.pending()
+        if self._client is not None and (self._client in ready or pending):
+            data = self._receive(self._client)
         if self._server in ready:
             connection, _ = self._server.accept()
             if self._waiting is not None:
@@ -117,6 +116,30 @@ class ListenPort:
                 self._refuse(connection)
         return data
 
+    def _receive(self, client: socket.socket) -> bytes:
+        """What the host sent; b"" with the connection closed when it is gone. Over TLS the
+        handshake is driven here, a step at each readiness, so a host that never completes
+        it holds nothing up; one that fails it is counted and closed."""
+        try:
+            if self._handshaking:
+                assert isinstance(client, ssl.SSLSocket)
+                client.do_handshake()
+                self._handshaking = False
+            data = client.recv(4096)
+            while isinstance(client, ssl.SSLSocket) and client.pending():
+                data += client.recv(client.pending())
+            if data:
+                return data
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return b""  # not a whole record (or handshake message) yet
+        except ssl.SSLError:
+            self.tls_failures += 1
+        except OSError:  # reset by the peer, or keepalive gave up on it
+            pass
+        client.close()
+        self._client = None
+        return b""
+
     def _refuse(self, connection: socket.socket) -> None:
         self.refused += 1
         connection.close()
@@ -127,15 +150,20 @@ class ListenPort:
             connection.setsockopt(socket.IPPROTO_TCP, option, value)
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.setblocking(False)
+        if self._tls is not None:
+            connection = self._tls.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
+            self._handshaking = True
         self._client = connection
 
     def write(self, data: bytes) -> None:
         """Send what the socket takes now; the rest is dropped and counted."""
-        if self._client is None:
+        if self._client is None or self._handshaking:
             return
         try:
             sent = self._client.send(data)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             sent = 0
         except OSError:
             self._client.close()
@@ -177,10 +205,31 @@ class SerialPort:
         self._serial.close()
 
 
-def open_port(spec: str, baud: int = 115200) -> Port:
+def server_tls(cert: str, key: str) -> ssl.SSLContext:
+    """The terminal's TLS: TLS 1.2 or later, the certificate chain and its key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def open_port(
+    spec: str, baud: int = 115200, cert: str | None = None, key: str | None = None
+) -> Port:
+    """``pty``, ``listen://HOST:PORT``, ``listen+tls://HOST:PORT`` (with ``cert`` and
+    ``key``), or any pyserial URL or device."""
     if spec == "pty":
         return PtyPort()
-    if spec.startswith("listen://"):
-        host, _, number = spec[len("listen://") :].rpartition(":")
-        return ListenPort(host or "127.0.0.1", int(number))
+    for scheme in ("listen://", "listen+tls://"):
+        if spec.startswith(scheme):
+            host, _, number = spec[len(scheme) :].rpartition(":")
+            tls = None
+            if scheme == "listen+tls://":
+                if not (cert and key):
+                    raise ValueError("listen+tls:// needs --cert and --key")
+                tls = server_tls(cert, key)
+            port = ListenPort(host or "127.0.0.1", int(number), tls)
+            if tls is not None:  # the driver's URL; a self-signed certificate is its own CA
+                port.name = port.name.replace("socket://", "tls://", 1) + f"?ca={cert}"
+            return port
     return SerialPort(spec, baud)

@@ -73,6 +73,8 @@ class TerminalConfig:
     terminal_id: str = "POSSIM01"  # DE 41 to the acquirer
     merchant_id: str = "POSSIM000000001"  # DE 42
     acquirer_timeout: float = 15.0  # seconds for the host's answer, then a reversal
+    cert: str | None = None  # listen+tls://: the certificate chain (PEM) ...
+    key: str | None = None  # ... and its private key
 
 
 def load_password(journal: str) -> tuple[str | None, Callable[[str], None] | None]:
@@ -101,7 +103,7 @@ class TerminalRunner:
 
     def __init__(self, config: TerminalConfig, port: Port | None = None) -> None:
         self.config = config
-        self.port = port or open_port(config.port, config.baud)
+        self.port = port or open_port(config.port, config.baud, config.cert, config.key)
         self._store = KeyStore.load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -166,6 +168,7 @@ class TerminalRunner:
         counts.update(vars(self.counters))
         counts["bytes_dropped"] = self.port.bytes_dropped
         counts["hosts_refused"] = getattr(self.port, "refused", 0)
+        counts["tls_failures"] = getattr(self.port, "tls_failures", 0)
         counts.update(self._online.counters())
         return counts
 
