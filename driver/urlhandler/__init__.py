@@ -1,1 +1,1 @@
-"""pyserial URL handlers that the driver adds (``faulty://``)."""
+"""pyserial URL handlers that the driver adds (``faulty://``, ``tls://``)."""

@@ -10,21 +10,21 @@ import time
 from typing import Any
 
 import serial
-from serial.serialutil import PortNotOpenError, SerialBase, SerialException
+from serial.serialutil import PortNotOpenError, SerialException
 
 from driver.faults import LineFaults, parse_faulty_url
+from driver.urlhandler.buffered import BufferedSerial
 
 __all__ = ["Serial"]
 
 
-class Serial(SerialBase):  # type: ignore[misc]
+class Serial(BufferedSerial):
     """A port that wraps another and damages what crosses it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._inner: Any = None
         self.faults_out = LineFaults()
         self.faults_in = LineFaults()
-        self._buffer = bytearray()
         super().__init__(*args, **kwargs)
 
     def open(self) -> None:
@@ -47,18 +47,8 @@ class Serial(SerialBase):  # type: ignore[misc]
             self._inner.close()
         self.is_open = False
 
-    def _reconfigure_port(self) -> None:
-        pass
-
     def from_url(self, url: str) -> None:  # pragma: no cover - pyserial API
         parse_faulty_url(url)
-
-    @property
-    def in_waiting(self) -> int:
-        if not self.is_open:
-            raise PortNotOpenError()
-        self._fill(0.0)
-        return len(self._buffer)
 
     def _fill(self, wait: float) -> None:
         self._inner.timeout = wait
@@ -67,21 +57,6 @@ class Serial(SerialBase):  # type: ignore[misc]
             data += self._inner.read(self._inner.in_waiting)
         if data:
             self._buffer += self.faults_in.apply(data)
-
-    def read(self, size: int = 1) -> bytes:
-        if not self.is_open:
-            raise PortNotOpenError()
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        while len(self._buffer) < size:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                break
-            self._fill(0.05 if remaining is None else min(remaining, 0.05))
-            if self._buffer and self._timeout is not None:
-                break
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
 
     def write(self, data: bytes) -> int:
         if not self.is_open:

@@ -15,7 +15,9 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from serial.serialutil import PortNotOpenError, SerialBase, SerialException
+from serial.serialutil import PortNotOpenError, SerialException
+
+from driver.urlhandler.buffered import BufferedSerial
 
 __all__ = ["Serial", "parse_tls_url"]
 
@@ -36,12 +38,11 @@ def parse_tls_url(url: str) -> tuple[str, int, dict[str, str]]:
     return parts.hostname, parts.port, options
 
 
-class Serial(SerialBase):  # type: ignore[misc]
+class Serial(BufferedSerial):
     """A TLS connection behaving as a serial port."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._socket: ssl.SSLSocket | None = None
-        self._buffer = bytearray()
         super().__init__(*args, **kwargs)
 
     def open(self) -> None:
@@ -74,9 +75,6 @@ class Serial(SerialBase):  # type: ignore[misc]
             self._socket = None
         self.is_open = False
 
-    def _reconfigure_port(self) -> None:
-        pass
-
     def from_url(self, url: str) -> None:  # pragma: no cover - pyserial API
         parse_tls_url(url)
 
@@ -97,26 +95,6 @@ class Serial(SerialBase):  # type: ignore[misc]
         if not data:
             raise SerialException("the terminal closed the TLS connection")
         self._buffer += data
-
-    @property
-    def in_waiting(self) -> int:
-        self._fill(0.0)
-        return len(self._buffer)
-
-    def read(self, size: int = 1) -> bytes:
-        if not self.is_open:
-            raise PortNotOpenError()
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        while len(self._buffer) < size:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                break
-            self._fill(0.05 if remaining is None else remaining)
-            if self._buffer and self._timeout is not None:
-                break
-        out = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return out
 
     def write(self, data: bytes) -> int:
         sock = self._socket
