@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from driver import Terminal
 from driver.testing import terminal_process
 from firmware_sim.catalogue import CATALOGUE
@@ -51,9 +53,30 @@ def scan(directory: Path, outputs: list[str], pin_blocks: list[str]) -> list[str
     return found
 
 
+def pcsc_session(tmp_path: Path, pcscd: PrivatePcscd) -> None:
+    """A sale with the card in a reader behind a real pcscd, traced on both sides."""
+    server, _ = _serve("default", pcscd.port)
+    try:
+        _wait_for_card(True)
+        trace = str(tmp_path / "terminal-pcsc.trace")
+        with terminal_process(
+            "--port",
+            "pty",
+            "--reader",
+            f"pcsc:{READER}",
+            "--trace",
+            trace,
+            "--journal",
+            str(tmp_path / "journal-pcsc.sqlite"),
+        ) as tty:
+            with Terminal(tty, trace=str(tmp_path / "host-pcsc.trace")) as t:
+                assert t.sale("12.34", "EUR").approved
+    finally:
+        server.stop()
+
+
 def test_a_full_session_leaves_no_card_data_in_any_file(
-    tmp_path: Path,
-    pcscd: PrivatePcscd,
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     outputs: list[str] = []
     pin_blocks: list[str] = []
@@ -99,25 +122,14 @@ def test_a_full_session_leaves_no_card_data_in_any_file(
                     outputs += [done.stdout, done.stderr]
             finally:
                 runner.stop()
-    # a PC/SC reader session: the card in a reader behind a real pcscd
-    server, _ = _serve("default", pcscd.port)
+    # a PC/SC reader session: the card in a reader behind a real pcscd (where there is one:
+    # CI must have it; elsewhere the rest of the session is still scanned)
     try:
-        _wait_for_card(True)
-        trace = str(tmp_path / "terminal-pcsc.trace")
-        with terminal_process(
-            "--port",
-            "pty",
-            "--reader",
-            f"pcsc:{READER}",
-            "--trace",
-            trace,
-            "--journal",
-            str(tmp_path / "journal-pcsc.sqlite"),
-        ) as tty:
-            with Terminal(tty, trace=str(tmp_path / "host-pcsc.trace")) as t:
-                assert t.sale("12.34", "EUR").approved
-    finally:
-        server.stop()
+        pcscd: PrivatePcscd = request.getfixturevalue("pcscd")
+    except pytest.skip.Exception:
+        pcscd = None  # type: ignore[assignment]
+    if pcscd is not None:
+        pcsc_session(tmp_path, pcscd)
     shown = subprocess.run(
         [
             sys.executable,
