@@ -447,3 +447,16 @@ def test_every_entry_mode_goes_online_and_its_cryptogram_verifies(
             runner.stop()
         assert (outcome.response_code, requests) == ("00", 1)
         assert host.counters.format_errors == 0
+
+
+def test_reconciliation_counts_only_that_terminals_entries(tmp_path: Path) -> None:
+    # terminal ids are the ledger's prefix: "T_000001" must not take in "TX000001"'s (an SQL
+    # LIKE would: _ matches any character)
+    with running_host(str(tmp_path / "host.sqlite")) as (host, url):
+        exchange(url, sealed(sale_doc("000001", "000000000001", tid="T_000001")))
+        exchange(url, sealed(sale_doc("000001", "000000000001", tid="TX000001")))
+        issuer = host.ledger.issuer
+        assert issuer.open_totals("T_000001:", "EUR") == (0, 0, 1, 1234)
+        with issuer.transaction():
+            issuer.close_batch("T_000001:", "EUR", "T_000001:1")
+        assert issuer.open_totals("TX000001:", "EUR") == (0, 0, 1, 1234)

@@ -242,8 +242,9 @@ class Issuer:
         amount, and refunds."""
         rows = self._db.execute(
             "SELECT reference, kind, amount, status, original_reference FROM ledger"
-            " WHERE batch = '' AND currency = ? AND reference LIKE ? ORDER BY reference",
-            (currency, prefix.replace("%", "") + "%"),
+            " WHERE batch = '' AND currency = ? AND substr(reference, 1, ?) = ?"
+            " ORDER BY reference",
+            (currency, len(prefix), prefix),
         ).fetchall()
         adjusted = {
             str(r[4]): int(r[2])
@@ -265,6 +266,7 @@ class Issuer:
     def close_batch(self, prefix: str, currency: str, batch: str) -> None:
         """Put every open entry of ``prefix`` in ``currency`` in ``batch``."""
         self._db.execute(
-            "UPDATE ledger SET batch = ? WHERE batch = '' AND currency = ? AND reference LIKE ?",
-            (batch, currency, prefix.replace("%", "") + "%"),
+            "UPDATE ledger SET batch = ? WHERE batch = '' AND currency = ?"
+            " AND substr(reference, 1, ?) = ?",
+            (batch, currency, len(prefix), prefix),
         )
