@@ -460,3 +460,27 @@ def test_reconciliation_counts_only_that_terminals_entries(tmp_path: Path) -> No
         with issuer.transaction():
             issuer.close_batch("T_000001:", "EUR", "T_000001:1")
         assert issuer.open_totals("TX000001:", "EUR") == (0, 0, 1, 1234)
+
+
+def test_a_host_restart_between_payments_costs_no_decline(tmp_path: Path) -> None:
+    # the client's idle connection is dead after the host restarts: it must notice before
+    # sending, not decline the next payment 91 and reverse it for nothing
+    from driver.testing import spawn_host
+
+    port = socket.create_server(("127.0.0.1", 0))
+    listen = f"127.0.0.1:{port.getsockname()[1]}"
+    port.close()
+    ledger = str(tmp_path / "host.sqlite")
+    host, url = spawn_host("--listen", listen, "--ledger", ledger)
+    client = AcquirerClient(url, str(tmp_path / "journal.sqlite"), Identity("TESTTID1", "M1"))
+    try:
+        assert client.authorize(card_sale("000000000001")).response_code == "00"
+        host.terminate()
+        host.wait()
+        host, _ = spawn_host("--listen", listen, "--ledger", ledger)
+        assert client.authorize(card_sale("000000000002")).response_code == "00"
+        assert client.counters.reversals_queued == 0 and client.counters.connections == 2
+    finally:
+        client.close()
+        host.terminate()
+        host.wait()

@@ -17,6 +17,7 @@ The rules, after EMV Book 4 and how acquirers run terminals:
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -260,6 +261,8 @@ class AcquirerClient:
         """(the answer, or None; whether the request may have reached the host)."""
         raw = encode(doc)
         sealed = seal(raw, self._mac.mac(mac_input(raw)))
+        if self._socket is not None and self._closed_by_host(self._socket):
+            self._drop()  # the host restarted since: sign on again before sending
         try:
             sock = self._socket or self._connect()
         except OSError:
@@ -321,6 +324,17 @@ class AcquirerClient:
             self._drop()
             raise OSError("the host did not answer the sign-on") from None
         return sock
+
+    @staticmethod
+    def _closed_by_host(sock: socket.socket) -> bool:
+        """The host has closed or reset this idle connection (a request written to it now
+        might be lost, and would then be declined and reversed for nothing)."""
+        try:
+            if not select.select([sock], [], [], 0)[0]:
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _drop(self) -> None:
         if self._socket is not None:
