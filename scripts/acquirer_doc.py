@@ -222,6 +222,10 @@ Each subelement is a 2-character tag, a 3-digit length and the value.
 - The queue goes to the host oldest first: before each new request, and every 5 s from a
   sender thread, each message sent again with its repeat MTI until the host answers it,
   across restarts of either side (the queue and the host's ledger are both durable).
+  Nothing overtakes it: while it cannot be delivered, a new request is declined 91 without
+  being sent, and a new advice is approved and waits behind it.
+- An idle connection the host has closed (it restarted) is noticed before a request is
+  written to it: the terminal signs on again rather than lose the request.
 - A reversal that reaches the host before the request it reverses (they travel on different
   connections) is remembered: the request, when it arrives, is answered 12 and never approved.
 - The host answers only after its ledger has committed (SQLite, WAL, synchronous=FULL); it

@@ -484,3 +484,47 @@ def test_a_host_restart_between_payments_costs_no_decline(tmp_path: Path) -> Non
         client.close()
         host.terminate()
         host.wait()
+
+
+def test_nothing_overtakes_a_reversal_the_host_has_not_had(tmp_path: Path) -> None:
+    from driver.testing import spawn_host
+    from firmware_sim.acquirer.messages import Sent
+
+    probe = socket.create_server(("127.0.0.1", 0))
+    listen = f"127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()  # nothing listens there yet: connections are refused
+    client = AcquirerClient(
+        f"tcp://{listen}",
+        str(tmp_path / "journal.sqlite"),
+        Identity("TESTTID1", "M1"),
+        retry_interval=3600,
+    )
+    try:
+        client.outbox.about_to_send(
+            Sent("000000000001", "0200", "000001", "1126010203", 1, "000000", 1234, "EUR")
+        )
+        assert client.reverse("000000000001")  # queued: the host is not there
+        sale = client.authorize(card_sale("000000000002"))
+        assert sale.response_code == "91" and client.outbox.sent("000000000002") is None
+        completion = AuthorizationRequest(
+            TransactionKind.COMPLETION,
+            "000000000003",
+            "",
+            "",
+            "",
+            4000,
+            "EUR",
+            EntryMode.NONE,
+            "202611",
+            original_reference="000000000001",
+        )
+        assert client.authorize(completion).approved  # approved here, queued behind
+        assert [q.doc["t"] for q in client.outbox.waiting()] == ["0420", "0220"]
+        host, _ = spawn_host("--listen", listen, "--ledger", str(tmp_path / "host.sqlite"))
+        try:
+            assert client.flush() == 2  # in order
+        finally:
+            host.terminate()
+            host.wait()
+    finally:
+        client.close()

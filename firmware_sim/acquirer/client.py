@@ -12,7 +12,8 @@ The rules, after EMV Book 4 and how acquirers run terminals:
   does not answer; they follow when it is back.
 - The queue goes out oldest first, before each new request and every few seconds from a
   sender thread, each message sent again (MTI ending in 1) until the host answers it,
-  across restarts of either side.
+  across restarts of either side. Nothing overtakes it: while it cannot be delivered, a new
+  request is declined 91 unsent, and a new advice waits behind it.
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ class AcquirerClient:
             self.flush()  # what waits goes first: a reversal before the next request
             self.counters.requests += 1
             mti, processing_code = KIND_MESSAGES[request.kind]
+            behind = bool(self.outbox.waiting())  # the host has not had all of it: keep order
+            if behind and mti != "0220":  # never ahead of what waits: not sent, declined
+                self.counters.unreachable += 1
+                return AuthorizationResponse(ISSUER_UNAVAILABLE)
             original = (
                 self.outbox.sent(request.original_reference) if request.original_reference else None
             )
@@ -156,7 +161,7 @@ class AcquirerClient:
             if mti == "0220":  # an advice: queued, then delivered now or later
                 self.counters.advices_queued += 1
                 item = self.outbox.put(request.reference, doc)
-                answer = self._deliver(item)
+                answer = None if behind else self._deliver(item)
                 if answer is None:  # approved here; the host hears of it when it is back
                     return AuthorizationResponse("00", "", b"", request.amount)
                 return response_of(request, answer)
