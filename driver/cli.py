@@ -24,7 +24,7 @@ from firmware_sim.layout import table
 from protocols.codes import TransactionStatus
 from protocols.errors import ErrorCode
 from protocols.link import LinkSettings
-from protocols.messages import Prompt
+from protocols.messages import MerchantLogin, Prompt, SetPassword
 
 from .errors import (
     InputRejected,
@@ -35,6 +35,7 @@ from .errors import (
     TerminalError,
     TerminalTimeout,
 )
+from .payments import _make
 from .results import TransactionOutcome
 from .terminal import Terminal, to_minor_units
 
@@ -275,6 +276,10 @@ def _checked_input(args: argparse.Namespace) -> int | None:
             to_minor_units(args.tip, args.currency, "tip_amount", allow_zero=True)
         if getattr(args, "tip_prompt", None) is not None:
             args.tip_prompt = _tip_percentages(args.tip_prompt)
+        if args.command == "password" and args.new is not None:
+            _make(lambda: SetPassword(args.current, args.new))  # the rules, before the port
+        if getattr(args, "password", None) is not None:
+            _make(lambda: MerchantLogin(args.password))
     except InputRejected as e:
         return _refused(e)
     return None

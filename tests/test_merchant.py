@@ -169,6 +169,23 @@ def test_the_command_line_sets_and_uses_the_password(tmp_path: Path) -> None:
                 env={**os.environ, **(env or {})},
             )
 
+        # a password that breaks the rules is refused before the port is opened
+        short = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "driver.cli",
+                "password",
+                "--port",
+                "/nonexistent",
+                "--new",
+                "abc",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert short.returncode == 2 and "6-32 printable ASCII" in short.stderr
         assert possim("password", "--new", SECRET).returncode == 0
         refused = possim("settle")
         assert refused.returncode == 2 and "--password" in refused.stderr
