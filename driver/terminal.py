@@ -204,7 +204,7 @@ class Terminal(PaymentCommands):
         if self._trace is None or not data:
             return
         recorder = self._recorders.setdefault(direction, WireRecorder())
-        for wire, note in recorder.feed(data, time.monotonic()):
+        for _, wire, note in recorder.feed(data, time.monotonic()):
             record = TraceRecord(round(time.time(), 6), "host", "bytes", direction, wire.hex(), note=note)
             self._trace.write(record_line(record) + "\n")
         self._trace.flush()

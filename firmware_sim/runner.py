@@ -18,7 +18,7 @@ from pathlib import Path
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
 from protocols.errors import ErrorCode, LocalProtocolError
-from protocols.frame import Frame, FrameDecoder
+from protocols.frame import Frame
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
 from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
@@ -223,13 +223,11 @@ class TerminalRunner:
         if not self.config.step and self._trace is None:
             return  # nobody watches: keep the hot path free of a second decoder
         recorder = self._frames_in if direction == "in" else self._frames_out
-        for wire, note in recorder.feed(data, time.monotonic()):
+        for frame, wire, note in recorder.feed(data, time.monotonic()):
             # whole frames, card data masked: what a trace and the step display may show
             self._record("bytes", direction, wire.hex(), note=note)
-            frame = FrameDecoder().feed(wire, 0.0)
-            if frame and isinstance(frame[0], Frame):
-                if frame[0].type not in (MessageType.ACK, MessageType.NAK):
-                    self.last_frame = (direction, frame[0])
+            if frame is not None and frame.type not in (MessageType.ACK, MessageType.NAK):
+                self.last_frame = (direction, frame)
 
     def _step_pause(
         self, trigger: str, source: TerminalState, dest: TerminalState, allowed: list[str]

@@ -117,27 +117,29 @@ _CARRIES_SECRETS = frozenset(
 class WireRecorder:
     """What a trace keeps of one direction of the host link: whole frames, each through
     :func:`redact_frame`, and of bytes that made no frame only how many there were (they may
-    be anything). ``feed`` returns (wire bytes, note) pairs to record.
+    be anything). ``feed`` returns, for each, the redacted frame (None for discarded bytes),
+    its wire bytes and a note: what a trace records and a display shows.
 
     >>> from protocols.frame import encode_frame
     >>> WireRecorder().feed(b"junk" + encode_frame(Frame(1, MessageType.ACK, b"TAG1")), 0.0)[0]
-    (b'', '4 bytes discarded: no frame')
+    (None, b'', '4 bytes discarded: no frame')
     """
 
     def __init__(self) -> None:
         self._decoder = FrameDecoder()
 
-    def feed(self, data: bytes, now: float) -> list[tuple[bytes, str]]:
+    def feed(self, data: bytes, now: float) -> list[tuple[Frame | None, bytes, str]]:
         return [self._item(item) for item in self._decoder.feed(data, now)]
 
-    def expire(self, now: float) -> list[tuple[bytes, str]]:
+    def expire(self, now: float) -> list[tuple[Frame | None, bytes, str]]:
         return [self._item(item) for item in self._decoder.expire(now)]
 
     @staticmethod
-    def _item(item: Frame | FrameDiscarded) -> tuple[bytes, str]:
+    def _item(item: Frame | FrameDiscarded) -> tuple[Frame | None, bytes, str]:
         if isinstance(item, Frame):
-            return encode_frame(redact_frame(item)), ""
-        return b"", f"{item.size} bytes discarded: no frame"
+            shown = redact_frame(item)
+            return shown, encode_frame(shown), ""
+        return None, b"", f"{item.size} bytes discarded: no frame"
 
 
 def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
