@@ -22,7 +22,7 @@ from firmware_sim.acquirer.messages import (  # noqa: E402
 from firmware_sim.host import HostLedger  # noqa: E402
 from firmware_sim.issuer import AuthorizationRequest, ChipData  # noqa: E402
 from keys import KeyStore, Pin  # noqa: E402
-from protocols.acquirer.codec import HEADER_SIZE, MAX_MESSAGE, encode, mac_input, seal  # noqa: E402
+from protocols.acquirer.codec import HEADER_SIZE, MAX_MESSAGE, encode_sealed  # noqa: E402
 from protocols.acquirer.describe import field_lines  # noqa: E402
 from protocols.acquirer.spec import (  # noqa: E402
     ARQC_DATA,
@@ -113,8 +113,7 @@ def _example() -> str:
     ]
     out = []
     for title, doc in requests:
-        raw = encode(doc)
-        sent = seal(raw, mac.mac(mac_input(raw)))
+        sent = encode_sealed(doc, mac.mac)
         with host.transaction():
             answer = host.handle(sent, NOW)
         assert answer is not None

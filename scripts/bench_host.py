@@ -38,10 +38,8 @@ from keys import KeyStore, Pin, PinPad  # noqa: E402
 from protocols.acquirer.codec import (  # noqa: E402
     LengthPrefixedDecoder,
     decode,
-    encode,
+    encode_sealed,
     frame,
-    mac_input,
-    seal,
 )
 from protocols.acquirer.spec import SPEC  # noqa: E402
 from protocols.codes import EntryMode, PinBlockFormat, TransactionKind  # noqa: E402
@@ -91,8 +89,8 @@ def build_requests(
             chip=chip,
             track2="" if kind == "chip" else f"{PAN}D27122010000000000000",
         )
-        raw = encode(request_doc(request, identity, f"{i + 1:06d}", time.time()))
-        out.append(frame(seal(raw, mac.mac(mac_input(raw)))))
+        doc = request_doc(request, identity, f"{i + 1:06d}", time.time())
+        out.append(frame(encode_sealed(doc, mac.mac)))
     return out
 
 

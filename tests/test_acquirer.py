@@ -27,9 +27,8 @@ from protocols.acquirer.codec import (
     LengthPrefixedDecoder,
     decode,
     encode,
+    encode_sealed,
     frame,
-    mac_input,
-    seal,
 )
 from protocols.codes import EntryMode, TransactionKind
 
@@ -84,8 +83,7 @@ def online_terminal(url: str, journal: str, timeout: float = 5.0) -> Iterator[Te
 
 
 def sealed(doc: dict[str, str]) -> bytes:
-    raw = encode(doc)
-    return seal(raw, MAC.mac(mac_input(raw)))
+    return encode_sealed(doc, MAC.mac)
 
 
 def exchange(url: str, *messages: bytes) -> list[bytes]:

@@ -30,11 +30,9 @@ from protocols.acquirer.codec import (
     AcquirerFormatError,
     LengthPrefixedDecoder,
     decode,
-    encode,
+    encode_sealed,
     frame,
-    mac_field,
-    mac_input,
-    seal,
+    mac_matches,
 )
 from protocols.acquirer.spec import KIND_MESSAGES, REPEAT
 from protocols.codes import TransactionKind
@@ -264,8 +262,6 @@ class AcquirerClient:
 
     def _exchange(self, doc: dict[str, str]) -> tuple[dict[str, str] | None, bool]:
         """(the answer, or None; whether the request may have reached the host)."""
-        raw = encode(doc)
-        sealed = seal(raw, self._mac.mac(mac_input(raw)))
         if self._socket is not None and self._closed_by_host(self._socket):
             self._drop()  # the host restarted since: sign on again before sending
         try:
@@ -274,9 +270,7 @@ class AcquirerClient:
             self.counters.unreachable += 1
             return None, False
         try:
-            sock.sendall(frame(sealed))
-            self._observe("out", sealed)
-            answer = self._await_answer(sock, doc)
+            answer = self._send(sock, doc)
         except (OSError, AcquirerFormatError):
             answer = None
         if answer is None:
@@ -285,6 +279,13 @@ class AcquirerClient:
             return None, True
         self.counters.answered += 1
         return answer, True
+
+    def _send(self, sock: socket.socket, doc: dict[str, str]) -> dict[str, str] | None:
+        """Send ``doc`` sealed; its answer, or None when none came in time."""
+        sealed = encode_sealed(doc, self._mac.mac)
+        sock.sendall(frame(sealed))
+        self._observe("out", sealed)
+        return self._await_answer(sock, doc)
 
     def _await_answer(self, sock: socket.socket, request: dict[str, str]) -> dict[str, str] | None:
         deadline = time.monotonic() + self.timeout
@@ -300,10 +301,8 @@ class AcquirerClient:
                 self._observe("in", message)
                 try:
                     answer = decode(message)
-                    good = self._mac.verify(
-                        mac_input(message), bytes.fromhex(answer[mac_field(answer)])
-                    )
-                except (AcquirerFormatError, ValueError):
+                    good = mac_matches(message, answer, self._mac.verify)
+                except AcquirerFormatError:
                     good = False
                 if not good:
                     self.counters.bad_answers += 1
@@ -318,12 +317,8 @@ class AcquirerClient:
         self._socket, self._decoder = sock, LengthPrefixedDecoder()
         self.counters.connections += 1
         sign_on = sign_on_doc(self.identity, self.outbox.next_stan(), self._clock())
-        raw = encode(sign_on)
-        sealed = seal(raw, self._mac.mac(mac_input(raw)))
         try:
-            sock.sendall(frame(sealed))
-            self._observe("out", sealed)
-            if self._await_answer(sock, sign_on) is None:
+            if self._send(sock, sign_on) is None:
                 raise OSError("no answer to the sign-on")
         except (OSError, AcquirerFormatError):
             self._drop()

@@ -4,12 +4,12 @@ never authorized twice. The caller commits (:meth:`HostLedger.transaction`), man
 a time, and sends the answers only after the commit.
 
 >>> from keys import KeyStore
->>> from protocols.acquirer.codec import encode, seal, mac_input, decode
+>>> from protocols.acquirer.codec import decode, encode_sealed
 >>> mac = KeyStore.load().message_authenticator()
 >>> ledger = HostLedger(":memory:")
->>> raw = encode({"t": "0800", "7": "1126010203", "11": "000001", "41": "POSSIM01", "70": "301"})
+>>> sign_on = {"t": "0800", "7": "1126010203", "11": "000001", "41": "POSSIM01", "70": "301"}
 >>> with ledger.transaction():
-...     answer = ledger.handle(seal(raw, mac.mac(mac_input(raw))), now=1.7e9)
+...     answer = ledger.handle(encode_sealed(sign_on, mac.mac), now=1.7e9)
 >>> decode(answer)["39"]
 '00'
 """
@@ -26,17 +26,15 @@ from keys import KeyStore, MessageAuthenticator
 from protocols.acquirer.codec import (
     AcquirerFormatError,
     decode,
-    encode,
-    mac_field,
-    mac_input,
+    encode_sealed,
+    mac_matches,
     parse_private,
-    seal,
 )
 from protocols.currency import by_numeric
 from protocols.errors import FieldError
 
 from ..issuer import Issuer
-from .translate import ECHOED, answer, answer_mti, base_mti, reference_of, request_of
+from .translate import answer, answer_mti, base_mti, echo, reference_of, request_of
 
 __all__ = ["HostLedger", "HostCounters"]
 
@@ -99,20 +97,20 @@ class HostLedger:
                 return self._seal({"t": answer_mti(e.mti), "39": FORMAT_ERROR})
             except AcquirerFormatError:  # an MTI that even its answer cannot carry
                 return None
-        if not self._mac_matches(raw, doc):
+        if not mac_matches(raw, doc, self._mac.verify):
             self.counters.mac_failures += 1
-            return self._seal(self._echo(doc, FORMAT_ERROR))
+            return self._seal(echo(doc, FORMAT_ERROR))
         self._db.execute("SAVEPOINT message")
         try:
             sealed = self._answer(doc, now)
         except AcquirerFormatError:
             self._db.execute("ROLLBACK TO message")
             self.counters.format_errors += 1
-            sealed = self._seal(self._echo(doc, FORMAT_ERROR))
+            sealed = self._seal(echo(doc, FORMAT_ERROR))
         except Exception:  # noqa: BLE001 - a bug answers 96; the host goes on
             self._db.execute("ROLLBACK TO message")
             self.counters.internal_errors += 1
-            sealed = self._seal(self._echo(doc, MALFUNCTION))
+            sealed = self._seal(echo(doc, MALFUNCTION))
         self._db.execute("RELEASE message")
         self.counters.answered += 1
         return sealed
@@ -126,7 +124,7 @@ class HostLedger:
             if given[0] == rrn and base_mti(given[1]) == base_mti(mti):
                 self.counters.replayed += 1
                 return bytes(given[2])
-            return self._seal(self._echo(doc, DUPLICATE))  # not stored: the first one stands
+            return self._seal(echo(doc, DUPLICATE))  # not stored: the first one stands
         sealed = self._seal(self._dispatch(doc, now))
         self._db.execute(
             "INSERT INTO answers VALUES (?, ?, ?, ?, ?)", (tid, stan, rrn, base_mti(mti), sealed)
@@ -136,10 +134,10 @@ class HostLedger:
     def _dispatch(self, doc: dict[str, str], now: float) -> dict[str, str]:
         mti = base_mti(doc["t"])
         if mti == "0800":
-            return self._echo(doc, "00", "70")
+            return echo(doc, "00", "70")
         if mti == "0420":
             self.issuer.reverse(reference_of(doc), remember=True)
-            return self._echo(doc, "00")
+            return echo(doc, "00")
         if mti == "0500":
             return self._reconcile(doc)
         year_month = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m")
@@ -161,7 +159,7 @@ class HostLedger:
         in_balance = ours == theirs
         if not in_balance:
             self.counters.out_of_balance += 1
-        out = self._echo(doc, "00" if in_balance else "95")
+        out = echo(doc, "00" if in_balance else "95")
         out["50"] = doc["50"]
         out.update(
             {
@@ -171,18 +169,5 @@ class HostLedger:
         )
         return out
 
-    def _mac_matches(self, raw: bytes, doc: dict[str, str]) -> bool:
-        try:
-            received = bytes.fromhex(doc[mac_field(doc)])
-        except ValueError:
-            return False
-        return self._mac.verify(mac_input(raw), received)
-
-    @staticmethod
-    def _echo(doc: dict[str, str], code: str, *more: str) -> dict[str, str]:
-        fields = {f: doc[f] for f in (*ECHOED, *more) if f in doc}
-        return {"t": answer_mti(doc["t"]), **fields, "39": code}
-
     def _seal(self, doc: dict[str, str]) -> bytes:
-        raw = encode(doc)
-        return seal(raw, self._mac.mac(mac_input(raw)))
+        return encode_sealed(doc, self._mac.mac)

@@ -10,6 +10,7 @@ from keys import EncryptedPinBlock
 from protocols.acquirer.codec import (
     AcquirerFormatError,
     amount_block,
+    ascii_digits,
     icc_response,
     parse_icc_request,
     parse_private,
@@ -28,7 +29,7 @@ from protocols.errors import FieldError
 from ..issuer import AuthorizationRequest, AuthorizationResponse, ChipData
 from ..issuer.requests import PARTIALLY_APPROVED
 
-__all__ = ["base_mti", "answer_mti", "request_of", "answer", "reference_of", "ECHOED"]
+__all__ = ["base_mti", "answer_mti", "request_of", "answer", "echo", "reference_of", "ECHOED"]
 
 ECHOED = ("3", "4", "7", "11", "37", "41")
 _ENTRY_MODES = {code[:2]: mode for mode, code in ENTRY_MODE_CODES.items()}
@@ -41,7 +42,7 @@ def base_mti(mti: str) -> str:
 
 def answer_mti(mti: str) -> str:
     """The MTI of the answer to ``mti``; AcquirerFormatError if it is not four digits."""
-    if len(mti) != 4 or not (mti.isascii() and mti.isdigit()):
+    if len(mti) != 4 or not ascii_digits(mti):
         raise AcquirerFormatError(f"no answer to message type {mti!r}")
     spec = MESSAGES.get(base_mti(mti))
     if spec is not None and spec.answer:
@@ -122,12 +123,18 @@ def _pin_block(doc: dict[str, str], sub: dict[str, str]) -> EncryptedPinBlock | 
     return EncryptedPinBlock(block_format, bytes.fromhex(block), bytes.fromhex(sub["KS"]))
 
 
+def echo(doc: dict[str, str], code: str, *more: str) -> dict[str, str]:
+    """An answer to ``doc`` with response code ``code``: the request's identity (and the
+    fields ``more``) echoed where it had them."""
+    fields = {f: doc[f] for f in (*ECHOED, *more) if f in doc}
+    return {"t": answer_mti(doc["t"]), **fields, "39": code}
+
+
 def answer(doc: dict[str, str], response: AuthorizationResponse) -> dict[str, str]:
     """The answer to an authorization, financial request, advice or reversal: the request's
     identity echoed, DE 39, the authorization code, the ARPC in DE 55; on a partial approval
     the approved amount in DE 4 and the requested one in DE 54 (amount type 57)."""
-    out = {"t": answer_mti(doc["t"]), **{f: doc[f] for f in ECHOED if f in doc}}
-    out["39"] = response.response_code
+    out = echo(doc, response.response_code)
     if response.auth_code:
         out["38"] = response.auth_code
     if response.arpc:

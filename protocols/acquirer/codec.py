@@ -15,6 +15,8 @@ DE 90 original data).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import iso8583
 
 from ..errors import RemoteProtocolError
@@ -33,6 +35,9 @@ __all__ = [
     "mac_field",
     "mac_input",
     "seal",
+    "encode_sealed",
+    "ascii_digits",
+    "mac_matches",
     "private",
     "parse_private",
     "amount_block",
@@ -121,6 +126,22 @@ def seal(raw: bytes, mac: bytes) -> bytes:
     return raw[:-MAC_SIZE] + mac.hex().upper().encode()
 
 
+def encode_sealed(doc: dict[str, str], mac: Callable[[bytes], bytes]) -> bytes:
+    """The message with its MAC: ``mac`` (the key store's) over :func:`mac_input`."""
+    raw = encode(doc)
+    return seal(raw, mac(mac_input(raw)))
+
+
+def mac_matches(raw: bytes, doc: dict[str, str], verify: Callable[[bytes, bytes], bool]) -> bool:
+    """Whether the MAC field of ``raw`` (decoded as ``doc``) is right, by ``verify`` (the key
+    store's constant-time check); False when the field is not hex."""
+    try:
+        received = bytes.fromhex(doc[mac_field(doc)])
+    except (KeyError, ValueError):
+        return False
+    return verify(mac_input(raw), received)
+
+
 def decode(raw: bytes) -> dict[str, str]:
     """The fields of a message, by number as strings ("t" the MTI); AcquirerFormatError if
     it does not parse or breaks :func:`check`."""
@@ -142,7 +163,7 @@ def check(doc: dict[str, str]) -> None:
     """The MTI is one of :data:`MESSAGES` (or a repeat of one), its mandatory fields are
     there, and its MAC field is last."""
     mti = doc.get("t", "")
-    if len(mti) != 4 or not _digits(mti):
+    if len(mti) != 4 or not ascii_digits(mti):
         raise AcquirerFormatError(f"message type {mti!r} is not four digits")
     spec = MESSAGES.get(mti[:3] + "0" if mti[3:] == "1" else mti)
     if spec is None:
@@ -155,7 +176,7 @@ def check(doc: dict[str, str]) -> None:
         raise AcquirerFormatError(f"{mti}: no MAC as the last field", mti, 64)
 
 
-def _digits(text: str) -> bool:
+def ascii_digits(text: str) -> bool:
     """ASCII digits only (str.isdigit also takes superscripts and other scripts' digits)."""
     return text.isascii() and text.isdigit()
 
@@ -184,7 +205,7 @@ def parse_private(text: str) -> dict[str, str]:
     pos = 0
     while pos < len(text):
         tag, length = text[pos : pos + 2], text[pos + 2 : pos + 5]
-        if len(length) != 3 or not _digits(length) or pos + 5 + int(length) > len(text):
+        if len(length) != 3 or not ascii_digits(length) or pos + 5 + int(length) > len(text):
             raise AcquirerFormatError(f"DE 48 is broken at position {pos}", field=48)
         out[tag] = text[pos + 5 : pos + 5 + int(length)]
         pos += 5 + int(length)
@@ -210,7 +231,7 @@ def parse_amounts(text: str) -> dict[str, int]:
     out = {}
     for pos in range(0, len(text), 20):
         block = text[pos : pos + 20]
-        if block[7] not in "CD" or not _digits(block[8:]):
+        if block[7] not in "CD" or not ascii_digits(block[8:]):
             raise AcquirerFormatError("DE 54 block is broken", field=54)
         out[block[2:4]] = int(block[8:]) * (1 if block[7] == "C" else -1)
     return out
@@ -276,7 +297,7 @@ def original_data(mti: str, stan: str, transmitted: str) -> str:
 
 
 def parse_original_data(text: str) -> tuple[str, str, str]:
-    if len(text) != 42 or not _digits(text):
+    if len(text) != 42 or not ascii_digits(text):
         raise AcquirerFormatError("DE 90 is not 42 digits", field=90)
     return text[:4], text[4:10], text[10:20]
 
