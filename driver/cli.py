@@ -29,12 +29,14 @@ from protocols.messages import MerchantLogin, Prompt, SetPassword
 from .errors import (
     InputRejected,
     LineLost,
+    NotPaired,
     PortBusy,
     PortNotFound,
     ProtocolViolation,
     TerminalError,
     TerminalTimeout,
 )
+from .pair_cli import add_pair_arguments, run_pair
 from .payments import _make
 from .results import TransactionOutcome
 from .terminal import Terminal, to_minor_units
@@ -105,6 +107,12 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             help="the merchant password, for refund, void, tip and settle once one is set"
             " (default: $POSSIM_MERCHANT_PASSWORD)",
         )
+        p.add_argument(
+            "--pairings",
+            metavar="FILE",
+            help="this host's pairing file (default: $POSSIM_PAIRINGS, else"
+            " ~/.config/possim/pairings.json); a pairing for --port authenticates every frame",
+        )
         if name != "cancel":
             p.add_argument("--json", action="store_true", help="print the result as JSON")
         return p
@@ -143,6 +151,8 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     password = client("password", "set the merchant password (asked for when not given)")
     password.add_argument("--new", help="the new password, 6 to 32 printable ASCII")
     password.add_argument("--current", default="", help="the password set now, if any")
+    pair = client("pair", "pair this host with the terminal (type the code it shows)")
+    add_pair_arguments(pair)
     client("last", "the last transaction")
     lookup = client("lookup", "the outcome of the transaction that --id started")
     lookup.add_argument("--id", dest="client_transaction_id", required=True)
@@ -210,6 +220,7 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
             on_prompt=_prompt_to_stderr,
             link_settings=_link_settings(args),
             password=args.password,
+            pairings=args.pairings,
         ) as terminal:
             return action(terminal)
     except InputRejected as e:
@@ -220,6 +231,8 @@ def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) 
         return _fail("port_not_found", str(e))
     except PortBusy as e:
         return _fail("port_busy", str(e))
+    except NotPaired as e:
+        return _fail("rejected", f"not paired: {e}")
     except LineLost as e:
         return _fail("no_terminal", f"no terminal: {e}")
     except ProtocolViolation as e:
@@ -237,6 +250,9 @@ _ADVICE: dict[object, str] = {
     ErrorCode.PASSWORD_REQUIRED: "; give the merchant password with --password",
     ErrorCode.PASSWORD_LOCKED: "; wait, then try again with the right password",
     ErrorCode.UNKNOWN_CARD: "; see possim cards",
+    ErrorCode.WRONG_PAIRING_CODE: "; run possim pair again and type the code the terminal shows",
+    ErrorCode.PAIRING_LOCKED: "; wait, then pair again",
+    ErrorCode.UNKNOWN_PAIRING: "; see possim pair --list",
 }
 
 
@@ -353,6 +369,8 @@ def _client_command(args: argparse.Namespace) -> int:
         )
     if command == "password":
         return _set_password(args)
+    if command == "pair":
+        return _with_terminal(args, lambda t: run_pair(args, t))
     if command == "last":
         return _with_terminal(args, lambda t: _print_outcome(t.last(), args.json))
     if command == "lookup":

@@ -14,8 +14,10 @@ __all__ = [
     "InputRejected",
     "InvalidAmount",
     "MerchantPasswordError",
+    "PairingFailed",
     "error_for",
     "LineLost",
+    "NotPaired",
     "PortNotFound",
     "PortBusy",
     "OutcomeUnknown",
@@ -58,15 +60,40 @@ _PASSWORD_CODES = frozenset(
 )
 
 
+class PairingFailed(InputRejected):
+    """Pairing did not complete: the code typed is not the one the terminal shows, or
+    someone is in the middle (WRONG_PAIRING_CODE), too many attempts failed
+    (PAIRING_LOCKED), a step came out of order (PAIRING_FAILED), or there is no pairing with
+    that id (UNKNOWN_PAIRING). Nothing was stored on either side."""
+
+
+_PAIRING_CODES = frozenset(
+    {
+        ErrorCode.WRONG_PAIRING_CODE,
+        ErrorCode.PAIRING_LOCKED,
+        ErrorCode.PAIRING_FAILED,
+        ErrorCode.UNKNOWN_PAIRING,
+    }
+)
+
+
 def error_for(code: ErrorCode | int, field: str, text: str) -> InputRejected:
     """The typed error for the terminal's ERROR ``code``."""
     if code in _PASSWORD_CODES:
         return MerchantPasswordError(code, field, text)
+    if code in _PAIRING_CODES:
+        return PairingFailed(code, field, text)
     return InputRejected(code, field, text)
 
 
 class LineLost(TerminalError):
     """The line to the terminal failed (no ACK after the retries, or the port closed)."""
+
+
+class NotPaired(LineLost):
+    """The terminal took the link but answers none of this host's requests: it requires a
+    paired host (always over TCP), and this host has no pairing for it. Pair with
+    ``Terminal.pair`` (``possim pair --port P``)."""
 
 
 class PortNotFound(LineLost):

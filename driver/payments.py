@@ -40,12 +40,11 @@ __all__ = ["PaymentCommands"]
 Payment = SaleRequest | RefundRequest | PreauthRequest | FollowUpRequest
 
 
-class PaymentCommands:
-    """Mixed into ``Terminal``, which provides the exchange and the line's recovery."""
+class TerminalCommands:
+    """What the command mixins need of ``Terminal``: the exchange and the merchant login."""
 
     timeout: float
     control_timeout: float
-    reconnect: bool
 
     def _exchange(
         self,
@@ -56,12 +55,18 @@ class PaymentCommands:
     ) -> list[Message]:
         raise NotImplementedError
 
-    def _recover(self, txn_id: str) -> TransactionOutcome:
-        raise NotImplementedError
-
     def _as_merchant(self) -> None:
         """Log in with the merchant password given to the Terminal, if any, before a
-        merchant command (refund, void, tip adjustment, settlement)."""
+        merchant command (refund, void, tip adjustment, settlement, pairings)."""
+        raise NotImplementedError
+
+
+class PaymentCommands(TerminalCommands):
+    """Mixed into ``Terminal``, which provides the exchange and the line's recovery."""
+
+    reconnect: bool
+
+    def _recover(self, txn_id: str) -> TransactionOutcome:
         raise NotImplementedError
 
     # --- with the card -------------------------------------------------------------------

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import serial
 
@@ -36,6 +37,7 @@ from protocols.errors import ErrorCode, FieldError, LocalProtocolError
 from protocols.link import (
     DeliveryFailed,
     Link,
+    LinkGuard,
     LinkSettings,
     MessageReceived,
     MessageRejected,
@@ -74,6 +76,7 @@ from .errors import (
     InputRejected,
     LineLost,
     MerchantPasswordError,
+    NotPaired,
     OutcomeUnknown,
     PortBusy,
     PortNotFound,
@@ -82,6 +85,8 @@ from .errors import (
     error_for,
 )
 from .inputs import Amount, PromptHandler, rejected, to_minor_units
+from .pairing_commands import PairingCommands
+from .pairings import PairingFile
 from .payments import PaymentCommands, _make
 from .results import (
     PinBlockResult,
@@ -114,7 +119,7 @@ def _other_version(version: int) -> ProtocolViolation:
     )
 
 
-class Terminal(PaymentCommands):
+class Terminal(PaymentCommands, PairingCommands):
     """A possim terminal (or any device speaking its protocol) at ``port``: a pyserial URL or
     device, or an open ``serial.SerialBase``. With ``reconnect=True`` a sale or refund whose
     line drops reopens the port and learns its outcome from the terminal's journal."""
@@ -132,7 +137,10 @@ class Terminal(PaymentCommands):
         control_timeout: float = CONTROL_TIMEOUT,
         trace: str | None = None,
         password: str | None = None,
+        pairings: str | Path | None = None,
     ) -> None:
+        # the pairing file: authenticated frames when it has a pairing for this port
+        self._pairing_file = PairingFile(pairings)
         self._password = password  # the merchant password, for refunds, voids, tips, settlement
         self._trace = open(trace, "a", encoding="utf-8") if trace else None  # noqa: SIM115
         self._recorders: dict[str, WireRecorder] = {}
@@ -153,10 +161,27 @@ class Terminal(PaymentCommands):
         self._last_request_id = secrets.randbelow(0xFFFF)
         self.stale_answers = 0  # answers to other requests (or sessions) dropped
 
-    def _new_link(self) -> Link:
-        if self._link_settings is not None:
-            return Link(self._link_settings)
-        return Link(LinkSettings.for_baud(self._baud) if self._baud < 115200 else None)
+    def _new_link(self, *, plain: bool = False) -> Link:
+        settings = self._link_settings
+        if settings is None and self._baud < 115200:
+            settings = LinkSettings.for_baud(self._baud)
+        keys = self._pairing_file.link_keys(self._url) if self._url and not plain else None
+        guard = LinkGuard(keys, "host", pairing_id=keys.pairing_id) if keys else LinkGuard()
+        return Link(settings, guard=guard)
+
+    @property
+    def pairing_file(self) -> Path:
+        return self._pairing_file.path
+
+    @property
+    def paired(self) -> bool:
+        """This host has a pairing for the port: its frames carry MACs."""
+        return self._link.guard.required
+
+    def _relink(self, *, plain: bool = False) -> None:
+        """A new link session (the pairing file changed, or ``plain`` for pairing anew): the
+        next request resets it."""
+        self._link = self._new_link(plain=plain)
 
     def _open(self) -> serial.SerialBase:
         assert self._url is not None
@@ -252,6 +277,18 @@ class Terminal(PaymentCommands):
             self._io(min(0.05, max(0.0, deadline - time.monotonic())))
             for event in self._link.events():
                 if isinstance(event, DeliveryFailed):
+                    if event.message is request and self._link.ready and not self.paired:
+                        raise NotPaired(
+                            "the terminal took the link but answers nothing: it requires a "
+                            f"paired host (always over TCP); pair once with `possim pair --port "
+                            f"{self._url}`"
+                        )
+                    if event.message is None and self.paired:
+                        raise NotPaired(
+                            "the terminal does not acknowledge this host's pairing: the line is "
+                            "down, or the terminal no longer has the pairing (pair again with "
+                            f"`possim pair --port {self._url}`)"
+                        )
                     if event.message is request or event.message is None:
                         raise LineLost("the terminal does not acknowledge: the line is down")
                 elif isinstance(event, SessionEnded):

@@ -2,6 +2,11 @@
 on a pty) or as a subprocess, and a pytest fixture (``possim_terminal``) registered through
 the ``pytest11`` entry point.
 
+The terminals start ``--insecure`` (no pairing, no merchant password) unless asked for
+``paired=True`` or ``POSSIM_TEST_PAIRED=1`` is set: then each is paired with this host
+through the real exchange (the code read off the terminal's display) and the pairing kept
+in the pairing file (``$POSSIM_PAIRINGS``), so a ``Terminal(port)`` authenticates its frames.
+
     from driver.testing import simulated_terminal
 
     with simulated_terminal(cardholder="manual") as port, Terminal(port) as terminal:
@@ -13,12 +18,76 @@ the ``pytest11`` entry point.
 
 from __future__ import annotations
 
+import os
+import re
+import select
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING
 
-__all__ = ["simulated_terminal", "spawn_host", "spawn_terminal", "terminal_process"]
+if TYPE_CHECKING:
+    from firmware_sim.runner import TerminalRunner
+
+__all__ = [
+    "simulated_terminal",
+    "spawn_host",
+    "spawn_terminal",
+    "terminal_process",
+    "pair_with",
+    "pair_runner",
+    "paired_by_default",
+]
+
+_CODE = re.compile(r"Pairing code ((?:\d ?){6})")
+
+
+def paired_by_default() -> bool:
+    """Whether the helpers pair their terminals (``POSSIM_TEST_PAIRED=1``) or start them
+    ``--insecure`` (the default, for integrators' own tests)."""
+    return os.environ.get("POSSIM_TEST_PAIRED") == "1"
+
+
+def pair_with(port: str, read_code: Callable[[], str], pairings: str | None = None) -> None:
+    """Pair this host with the terminal at ``port``: ``read_code`` reads the code off the
+    terminal's display, as its user would."""
+    from .terminal import Terminal
+
+    with Terminal(port, pairings=pairings) as terminal:
+        terminal.pair(read_code, "possim tests")
+
+
+def pair_runner(runner: TerminalRunner, url: str | None = None) -> None:
+    """Pair this host with a terminal running in this process (the code off its display)."""
+    shown = runner.display
+
+    def display_line(wait: float) -> str | None:
+        time.sleep(min(wait, 0.01))
+        return shown[-1] if shown else ""
+
+    pair_with(url or runner.port.name, lambda: _code_from(display_line))
+
+
+def _code_from(lines: Callable[[float], str | None], within: float = 10.0) -> str:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        line = lines(deadline - time.monotonic())
+        if line is None:
+            break
+        found = _CODE.search(line)
+        if found:
+            return found.group(1).replace(" ", "")
+    raise RuntimeError("the terminal showed no pairing code")
+
+
+def _stdout_lines(stream: IO[str]) -> Callable[[float], str | None]:
+    def next_line(wait: float) -> str | None:
+        ready, _, _ = select.select([stream], [], [], max(0.0, wait))
+        return stream.readline() if ready else None
+
+    return next_line
 
 
 @contextmanager
@@ -29,15 +98,20 @@ def simulated_terminal(
     journal: str = ":memory:",
     pin: str | None = None,
     port: str = "pty",
+    paired: bool | None = None,
 ) -> Iterator[str]:
     """A terminal in a background thread; yields the port to open."""
     from firmware_sim.runner import TerminalConfig, TerminalRunner
 
-    runner = TerminalRunner(
-        TerminalConfig(port=port, card=card, cardholder=cardholder, journal=journal, pin=pin)
+    paired = paired_by_default() if paired is None else paired
+    config = TerminalConfig(
+        port=port, card=card, cardholder=cardholder, journal=journal, pin=pin, insecure=not paired
     )
+    runner = TerminalRunner(config)
     runner.start()
     try:
+        if paired:
+            pair_runner(runner)
         yield runner.port.name
     finally:
         runner.stop()
@@ -46,8 +120,12 @@ def simulated_terminal(
 def spawn_terminal(
     *args: str, stdin: int | None = subprocess.DEVNULL, stderr: int | None = subprocess.PIPE
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``possim terminal ARGS``; the process and the port it announced. A long run
-    should pass ``stderr=subprocess.DEVNULL`` (or read the pipe) so it never fills."""
+    """Start ``possim terminal ARGS``; the process and the port it announced, paired with
+    this host or started ``--insecure`` (see the module's note). A long run should pass
+    ``stderr=subprocess.DEVNULL`` (or read the pipe) so it never fills."""
+    paired = paired_by_default() or "--require-pairing" in args
+    if not paired and "--insecure" not in args:
+        args = (*args, "--insecure")
     process = subprocess.Popen(
         [sys.executable, "-m", "driver.cli", "terminal", *args],
         stdout=subprocess.PIPE,
@@ -61,6 +139,8 @@ def spawn_terminal(
         process.kill()
         error = process.stderr.read() if process.stderr else ""
         raise RuntimeError(error.strip() or "the terminal did not start")
+    if paired and "--insecure" not in args:
+        pair_with(port, lambda: _code_from(_stdout_lines(process.stdout)))  # type: ignore[arg-type]
     return process, port
 
 

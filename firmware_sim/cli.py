@@ -104,6 +104,16 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cert", help="listen+tls://: the terminal's certificate chain (PEM)")
     parser.add_argument("--key", help="listen+tls://: the certificate's private key (PEM)")
+    parser.add_argument(
+        "--require-pairing",
+        action="store_true",
+        help="on a serial line too, answer only paired hosts (TCP always requires pairing)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="for tests and local development: no pairing, no merchant password (says so)",
+    )
     parser.add_argument("--terminal-id", default="POSSIM01", help="DE 41 to the acquirer (8)")
     parser.add_argument(
         "--merchant-id", default="POSSIM000000001", help="DE 42 to the acquirer (15)"
@@ -188,7 +198,11 @@ def run_terminal(args: argparse.Namespace) -> int:
         acquirer_timeout=args.acquirer_timeout,
         cert=args.cert,
         key=args.key,
+        require_pairing=args.require_pairing,
+        insecure=args.insecure,
     )
+    if args.insecure and args.require_pairing:
+        return _fail("--insecure and --require-pairing contradict each other: choose one")
     if args.acquirer:
         from .acquirer import parse_acquirer_url
 
@@ -208,7 +222,24 @@ def run_terminal(args: argparse.Namespace) -> int:
             text += "; is pcscd running? (or use --reader virtual)"
         raise StartFailure("rejected", text) from None
     print(runner.port.name, flush=True)
-    if not runner.merchant.is_set:
+    runner.show_display = lambda line: print(f"display: {line}", flush=True)
+    access = runner.access
+    if args.insecure:
+        print(
+            "possim: INSECURE: no pairing and no merchant password: any program that reaches "
+            "this terminal may drive it, refund and settle (for tests and development only)",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif access.required:
+        paired = len(access.pairing.pairings)
+        print(
+            f"possim: only paired hosts are answered ({paired} pairing"
+            f"{'' if paired == 1 else 's'}); pair with `possim pair --port {runner.port.name}`",
+            file=sys.stderr,
+            flush=True,
+        )
+    if not runner.merchant.is_set and not args.insecure:
         print(
             "possim: no merchant password is set: any host that reaches this terminal may refund,"
             " void, adjust tips and settle (possim password --port PORT sets one)",

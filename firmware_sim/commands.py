@@ -48,6 +48,7 @@ from protocols.messages import (
     StatusRequest,
     StatusResponse,
 )
+from protocols.pairing_messages import PairBegin, PairingsRequest, PairStep
 
 from .application import KIND_RULES
 from .application.kinds import SETTLED_KINDS
@@ -59,6 +60,7 @@ from .states import CANCELLABLE_STATES, TerminalState
 
 if TYPE_CHECKING:
     from .core import TerminalCore
+    from .pairing import PairingDesk
 
 __all__ = ["FIRMWARE_VERSION", "HostCommands"]
 
@@ -110,6 +112,26 @@ class HostCommands:
         else:
             core.reply_error(*refusal)
 
+    def pair_begin(self, message: PairBegin) -> None:
+        self._answer_pairing(lambda desk: desk.begin(self._core.origin, message, self._core.now))
+
+    def pair_step(self, message: PairStep) -> None:
+        self._answer_pairing(lambda desk: desk.step(self._core.origin, message, self._core.now))
+
+    def pairings(self, message: PairingsRequest) -> None:
+        self._answer_pairing(lambda desk: desk.manage(message))
+
+    def _answer_pairing(self, act: Callable[[PairingDesk], Message | tuple[ErrorCode, str]]) -> None:
+        core = self._core
+        if core.pairing is None:
+            core.reply_error(ErrorCode.NOT_SUPPORTED, "this terminal keeps no pairings")
+            return
+        answer = act(core.pairing)
+        if isinstance(answer, tuple):
+            core.reply_error(*answer)
+        else:
+            core.reply(answer)
+
     def _busy(self) -> bool:
         core = self._core
         if core.state is not S.IDLE:
@@ -129,6 +151,9 @@ class HostCommands:
         counts.update(core.counters() if core.counters is not None else {})
         counts.update({f"merchant_{k}": v for k, v in vars(core.merchant.counters).items()})
         counts["merchant_password_set"] = int(core.merchant.is_set)
+        if core.pairing is not None:
+            counts.update({f"pairing_{k}": v for k, v in vars(core.pairing.counters).items()})
+            counts["pairings"] = len(core.pairing.pairings)
         core.reply(
             StatusResponse(
                 state=core.state.name,
@@ -312,10 +337,10 @@ _MERCHANT_FOLLOW_UPS = frozenset({int(TransactionKind.VOID), int(TransactionKind
 
 
 def _merchant_only(message: Message) -> bool:
-    """Refunds, voids, tip adjustments and settlement: the merchant's commands."""
+    """Refunds, voids, tip adjustments, settlement and pairings: the merchant's commands."""
     if isinstance(message, FollowUpRequest):
         return int(message.kind) in _MERCHANT_FOLLOW_UPS
-    return isinstance(message, (RefundRequest, SettlementRequest))
+    return isinstance(message, (RefundRequest, SettlementRequest, PairingsRequest))
 
 
 _CARD_KINDS: dict[type, TransactionKind] = {
@@ -328,6 +353,9 @@ _HANDLERS: dict[type, Callable[[HostCommands, Any], None]] = {
     InfoRequest: HostCommands.info,
     MerchantLogin: HostCommands.merchant_login,
     SetPassword: HostCommands.set_password,
+    PairBegin: HostCommands.pair_begin,
+    PairStep: HostCommands.pair_step,
+    PairingsRequest: HostCommands.pairings,
     SaleRequest: HostCommands.start,
     RefundRequest: HostCommands.start,
     PreauthRequest: HostCommands.start,

@@ -46,6 +46,7 @@ from .kernel import CardReader, InProcessReader, redact_apdu, redact_response
 from .kernel.qr import wallet_accepts
 from .machine import StateMachine
 from .merchant import MerchantGuard
+from .pairing import PairingDesk
 from .pinpad import PIN_STATES, PinEntryDevice
 from .prompts import LANGUAGES, prompt_text
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
@@ -83,11 +84,13 @@ class TerminalCore:
         display_observer: Callable[[str], None] | None = None,
         counters: Callable[[], dict[str, int]] | None = None,
         merchant: MerchantGuard | None = None,
+        pairing: PairingDesk | None = None,
     ) -> None:
         self.counters = counters  # the link's and the runner's, for STATUS
         # the merchant password: kept by the runner across power cycles (a cold start must
         # not clear a lockout)
         self.merchant = merchant or MerchantGuard()
+        self.pairing = pairing  # the pairings and the attempt in progress (also the runner's)
         self.display_observer = display_observer  # sees the QR payloads the display shows
         # step_hook(trigger, source, destination, triggers allowed now) runs before each
         # transition (step mode); apdu_observer(command, response) sees every APDU (traces)

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from keys.merchant import hash_password, verify_password
 from protocols.errors import ErrorCode
 
+from .backoff import FIRST_LOCK, LOCK_AFTER, Backoff
+
 __all__ = ["MerchantGuard", "MerchantCounters", "LOCK_AFTER", "FIRST_LOCK"]
 
-LOCK_AFTER = 3  # wrong passwords in a row
-FIRST_LOCK = 30.0  # seconds; doubled at each further lock
 MAX_SESSIONS = 64  # sessions remembered as logged in (the oldest forgotten first)
 
 
@@ -43,9 +43,7 @@ class MerchantGuard:
         self._stored = stored
         self._save = save
         self._sessions: list[object] = []
-        self._wrong_in_a_row = 0
-        self._locks = 0
-        self._locked_until = 0.0
+        self._backoff = Backoff()
         self.counters = MerchantCounters()
 
     @property
@@ -87,21 +85,17 @@ class MerchantGuard:
 
     def _check(self, password: str, now: float) -> tuple[ErrorCode, str] | None:
         assert self._stored is not None
-        if now < self._locked_until:
-            wait = int(self._locked_until - now) + 1
-            return ErrorCode.PASSWORD_LOCKED, f"too many wrong passwords: try again in {wait} s"
+        wait = self._backoff.wait(now)
+        if wait:
+            return ErrorCode.PASSWORD_LOCKED, f"too many wrong passwords: try again in {int(wait) + 1} s"
         if verify_password(self._stored, password):
-            self._wrong_in_a_row = 0
+            self._backoff.succeeded()
             return None
-        self._wrong_in_a_row += 1
         self.counters.wrong_passwords += 1
-        if self._wrong_in_a_row >= LOCK_AFTER:
-            self._locked_until = now + FIRST_LOCK * 2**self._locks
-            self._locks += 1
-            self._wrong_in_a_row = 0
+        locked = self._backoff.failed(now)
+        if locked:
             self.counters.lockouts += 1
-            wait = int(self._locked_until - now)
-            return ErrorCode.PASSWORD_LOCKED, f"wrong password; locked for {wait} s"
+            return ErrorCode.PASSWORD_LOCKED, f"wrong password; locked for {int(locked)} s"
         return ErrorCode.WRONG_PASSWORD, "wrong merchant password"
 
     def _remember(self, session: object) -> None:

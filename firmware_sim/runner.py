@@ -5,15 +5,13 @@ ports, the only part of the terminal that does I/O.
 
 from __future__ import annotations
 
-import json
-import os
 import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
@@ -23,11 +21,11 @@ from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
 from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
 
+from .access import set_up_access
 from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
 from .core import TerminalCore
 from .journal import Journal
-from .merchant import MerchantGuard
 from .online import connect
 from .pcsc import PcscReader
 from .ports import Port, open_port
@@ -75,27 +73,8 @@ class TerminalConfig:
     acquirer_timeout: float = 15.0  # seconds for the host's answer, then a reversal
     cert: str | None = None  # listen+tls://: the certificate chain (PEM) ...
     key: str | None = None  # ... and its private key
-
-
-def load_password(journal: str) -> tuple[str | None, Callable[[str], None] | None]:
-    """The merchant password's hash kept beside the journal (``JOURNAL.keystore``, JSON, mode
-    0600), and how to keep a new one (written to a new file, synced, renamed over the old).
-    An in-memory journal keeps it in memory."""
-    if journal == ":memory:":
-        return None, None
-    path = Path(journal + ".keystore")
-    stored = json.loads(path.read_text()).get("merchant_password") if path.exists() else None
-
-    def save(hashed: str) -> None:
-        temporary = path.with_suffix(".keystore.new")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            json.dump({"merchant_password": hashed}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-
-    return stored, save
+    require_pairing: bool = False  # on a serial line too (TCP always requires it)
+    insecure: bool = False  # no pairing, no merchant password: tests and development
 
 
 class TerminalRunner:
@@ -123,7 +102,18 @@ class TerminalRunner:
             settings = replace(settings, ack_timeout=config.ack_timeout)
         if config.link_retries is not None:
             settings = replace(settings, max_retries=config.link_retries)
-        self.link = Link(settings)
+        self.display: deque[str] = deque(maxlen=32)  # what the terminal's display showed
+        self.show_display: Callable[[str], None] | None = None  # its console, if it has one
+        self.access = set_up_access(
+            config.journal,
+            config.port,
+            config.terminal_id,
+            self._show,
+            require_pairing=config.require_pairing,
+            insecure=config.insecure,
+        )
+        self.merchant = self.access.merchant
+        self.link = Link(settings, guard=self.access.guard())
         self.counters = RunnerCounters()
         self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
         self._frames_in = WireRecorder()
@@ -140,7 +130,6 @@ class TerminalRunner:
             config.authorizer_latency,
             self._record if self._trace is not None else None,
         )
-        self.merchant = MerchantGuard(*load_password(config.journal))
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
         # cardholder actions from other threads (the keyboard), run on the runner's thread
@@ -160,6 +149,7 @@ class TerminalRunner:
             display_observer=self._show_qr,
             counters=self.status_counters,
             merchant=self.merchant,
+            pairing=self.access.pairing,
         )
 
     def status_counters(self) -> dict[str, int]:
@@ -189,6 +179,13 @@ class TerminalRunner:
             )
             self._trace.write(record_line(record) + "\n")
             self._trace.flush()
+
+    def _show(self, line: str) -> None:
+        """A line on the terminal's display (a pairing code): its console, never the link
+        or a trace."""
+        self.display.append(line)
+        if self.show_display is not None:
+            self.show_display(line)
 
     def _show_qr(self, payload: str) -> None:
         """Draw the QR code on the terminal's display: an image when ``--display`` names a

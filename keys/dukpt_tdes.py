@@ -16,7 +16,6 @@ counter. A counter may have at most ten one-bits; the device skips the others, s
 from __future__ import annotations
 
 import functools
-
 from enum import Enum
 
 from .cipher import des_ecb_encrypt, tdes_ecb_encrypt, xor

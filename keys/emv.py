@@ -11,7 +11,6 @@ TDES key; the MAC is ISO/IEC 9797-1 algorithm 3 with padding method 2.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 
 from .cipher import adjust_odd_parity, tdes_ecb_encrypt, xor

@@ -21,10 +21,12 @@ __all__ = [
     "PinEntry",
     "CancelOutcome",
     "PROTOCOL_VERSION",
+    "PAIRING_TYPES",
     "enum_name",
 ]
 
-PROTOCOL_VERSION = 3  # 3: pre-authorization, follow-ups, tips, partial approval
+# 3: pre-authorization, follow-ups, tips, partial approval; 4: pairing, authenticated frames
+PROTOCOL_VERSION = 4
 
 
 class MessageType(IntEnum):
@@ -47,6 +49,9 @@ class MessageType(IntEnum):
     FOLLOW_UP_REQUEST = 0x2A
     MERCHANT_LOGIN = 0x2B
     SET_PASSWORD = 0x2C
+    PAIR_BEGIN = 0x2D
+    PAIR_STEP = 0x2E
+    PAIRINGS_REQUEST = 0x2F
     INFO_RESPONSE = 0x30
     TRANSACTION_RESULT = 0x31
     RECEIPT = 0x32
@@ -55,6 +60,9 @@ class MessageType(IntEnum):
     SETTLEMENT_RESPONSE = 0x35
     STATUS_RESPONSE = 0x36
     MERCHANT_ACCEPTED = 0x37
+    PAIR_KEY = 0x38
+    PAIR_STEP_ANSWER = 0x39
+    PAIRINGS_RESPONSE = 0x3A
     PROMPT = 0x40
     SIM_PRESENT_CARD = 0x50
     SIM_ENTER_PIN = 0x51
@@ -193,3 +201,7 @@ class CancelOutcome(IntEnum):
     CANCELLED = 0  # the running command ends with status cancelled
     TOO_LATE = 1  # the running command is past the point of no return; its outcome follows
     NOTHING_RUNNING = 2
+
+
+PAIRING_TYPES = frozenset({MessageType.PAIR_BEGIN, MessageType.PAIR_STEP})
+"""What a terminal that requires a paired host takes from one that is not: pairing itself."""

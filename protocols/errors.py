@@ -69,6 +69,10 @@ class ErrorCode(IntEnum):
     PASSWORD_REQUIRED = 0x0501
     WRONG_PASSWORD = 0x0502
     PASSWORD_LOCKED = 0x0503
+    WRONG_PAIRING_CODE = 0x0504
+    PAIRING_LOCKED = 0x0505
+    PAIRING_FAILED = 0x0506
+    UNKNOWN_PAIRING = 0x0507
 
 
 ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
@@ -109,6 +113,10 @@ ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.PASSWORD_REQUIRED: "refunds, voids, tip adjustments, settlement and setting the password need MERCHANT_LOGIN first in this link session, once a merchant password is set",
     ErrorCode.WRONG_PASSWORD: "the merchant password is wrong (counted; the third wrong one in a row locks)",
     ErrorCode.PASSWORD_LOCKED: "too many wrong passwords: no login for a while (30 s, doubling with each further lock)",
+    ErrorCode.WRONG_PAIRING_CODE: "the code the host's user typed is not the one the terminal showed (or someone is in the middle); the attempt is over and counted",
+    ErrorCode.PAIRING_LOCKED: "too many failed pairing attempts: none for a while (30 s after the third in a row, doubling with each further lock)",
+    ErrorCode.PAIRING_FAILED: "a pairing step out of order, or with no pairing in progress: start again with PAIR_BEGIN",
+    ErrorCode.UNKNOWN_PAIRING: "no pairing with that id on this terminal",
 }
 
 

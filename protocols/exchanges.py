@@ -9,9 +9,9 @@ cannot drift from the code. ``python -m protocols.exchanges`` prints them annota
 >>> pair.run()
 >>> for f in pair.log:
 ...     print(f.sender, describe(f.wire))
-host seq=00 LINK_RESET version=3 session=486F7374 peer=00000000
+host seq=00 LINK_RESET version=4 session=486F7374 peer=00000000
 terminal seq=00 ACK tag=486F7374
-terminal seq=00 LINK_RESET version=3 session=5465726D peer=486F7374
+terminal seq=00 LINK_RESET version=4 session=5465726D peer=486F7374
 host seq=00 ACK tag=5465726D
 host seq=01 INFO_REQUEST tag=1C0A0119 request_id=0
 terminal seq=01 ACK tag=1C0A0119

@@ -33,17 +33,35 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .codes import PROTOCOL_VERSION, MessageType
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from .frame import (
-    INTERBYTE_TIMEOUT,
-    MAX_FRAME_SIZE,
-    Frame,
-    FrameDecoder,
-    FrameDiscarded,
-    encode_frame,
+from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
+from .link_auth import (
+    AUTH_RESET_SIZE,
+    RESET_SIZE,
+    SESSION_SIZE,
+    TAG_SIZE,
+    LinkGuard,
+    OpenedReset,
+)
+from .link_events import (
+    DeliveryFailed,
+    DuplicateFrame,
+    FrameRefused,
+    LinkCounters,
+    LinkEvent,
+    LinkSettings,
+    MessageDelivered,
+    MessageDropped,
+    MessageReceived,
+    MessageRejected,
+    PeerIncompatible,
+    PeerReset,
+    Retransmitted,
+    SessionEnded,
+    StaleFrame,
 )
 from .messages import Message, decode_payload, encode_payload
 
@@ -61,170 +79,21 @@ __all__ = [
     "PeerIncompatible",
     "SessionEnded",
     "StaleFrame",
+    "FrameRefused",
     "MessageDropped",
     "FrameDiscarded",
     "LinkCounters",
+    "LinkGuard",
     "RESET_SIZE",
     "TAG_SIZE",
     "request_id_of",
 ]
 
 
-SESSION_SIZE = 4  # bytes of random session id in LINK_RESET
-RESET_SIZE = 1 + 2 * SESSION_SIZE  # LINK_RESET payload: version, own session, peer's session
-TAG_SIZE = SESSION_SIZE  # the session tag before a data frame's message and in every ACK
 NO_SESSION = bytes(SESSION_SIZE)
 # What may be dropped from a full queue, oldest first: a prompt is stale once a newer one is
 # queued behind it, and a lost one costs the cardholder nothing (the journal holds outcomes).
 DROPPABLE = frozenset({MessageType.PROMPT})
-
-
-@dataclass(frozen=True)
-class LinkSettings:
-    """The link's timing. Defaults suit 115200 baud; :meth:`for_baud` scales to slower lines.
-
-    >>> LinkSettings.for_baud(9600).ack_timeout
-    5.3
-    """
-
-    ack_timeout: float = 1.0
-    max_retries: int = 3
-    interbyte_timeout: float = INTERBYTE_TIMEOUT
-    max_queued: int = 64
-
-    @property
-    def handshake_timeout(self) -> float:
-        """How long a side whose reset was acknowledged waits for the peer's own reset."""
-        return self.ack_timeout * (self.max_retries + 1)
-
-    @classmethod
-    def for_baud(cls, baud: int) -> LinkSettings:
-        """ACK timeout: 1 s plus twice the wire time of the largest frame (10 bits a byte)."""
-        wire_time = MAX_FRAME_SIZE * 10 / baud
-        return cls(ack_timeout=round(1.0 + 2 * wire_time, 1))
-
-
-@dataclass(frozen=True)
-class MessageReceived:
-    """A message from the peer. ``session`` is the session tag it came in: pass it back to
-    :meth:`Link.send` with the answer, so an answer to a session that has ended is dropped."""
-
-    message: Message
-    seq: int
-    session: bytes = field(default=b"", repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class MessageRejected:
-    """An intact frame whose message does not decode; answer with ERROR ``error.error_code``."""
-
-    error: RemoteProtocolError
-    seq: int
-    message_type: int
-    request_id: int = 0  # from the payload's header, when it holds one
-    session: bytes = field(default=b"", repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class MessageDelivered:
-    """The peer acknowledged our frame. ``message`` is None for a LINK_RESET."""
-
-    seq: int
-    message: Message | None
-
-
-@dataclass(frozen=True)
-class DeliveryFailed:
-    """No ACK after the last retry: the frame may or may not have reached the peer.
-
-    ``attempts`` 0 and ``seq`` -1: it was never sent, because the LINK_RESET before it failed."""
-
-    seq: int
-    message: Message | None
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Retransmitted:
-    seq: int
-    attempt: int
-    reason: str  # "timeout" or "nak"
-
-
-@dataclass(frozen=True)
-class DuplicateFrame:
-    """A retransmission of the frame delivered last: acknowledged again, not delivered."""
-
-    seq: int
-
-
-@dataclass(frozen=True)
-class PeerReset:
-    """The peer (re)started its side of the link: a new session."""
-
-    seq: int
-
-
-@dataclass(frozen=True)
-class PeerIncompatible:
-    """A LINK_RESET of another protocol version: not answered; the peer cannot be spoken to."""
-
-    version: int
-
-
-@dataclass(frozen=True)
-class SessionEnded:
-    """The peer started a new session: these messages, outstanding or queued for the old one,
-    were dropped unsent (or unacknowledged). Whatever they reported is in the journal."""
-
-    dropped: tuple[Message, ...]
-
-
-@dataclass(frozen=True)
-class StaleFrame:
-    """An intact data frame or ACK carrying another session's tag: dropped, not answered."""
-
-    seq: int
-    type: int
-
-
-@dataclass(frozen=True)
-class MessageDropped:
-    """A message dropped from a full queue (``reason``); never sent."""
-
-    message: Message
-    reason: str
-
-
-@dataclass
-class LinkCounters:
-    """What the link has seen and done since it started; for status displays."""
-
-    frames_sent: int = 0
-    frames_received: int = 0
-    retransmissions: int = 0
-    naks_sent: int = 0
-    naks_received: int = 0
-    frames_discarded: int = 0
-    duplicates: int = 0
-    stale_frames: int = 0
-    messages_dropped: int = 0
-    sessions: int = 0
-
-LinkEvent = (
-    MessageReceived
-    | MessageRejected
-    | MessageDelivered
-    | DeliveryFailed
-    | Retransmitted
-    | DuplicateFrame
-    | PeerReset
-    | PeerIncompatible
-    | SessionEnded
-    | StaleFrame
-    | MessageDropped
-    | FrameDiscarded
-)
 
 
 @dataclass
@@ -250,8 +119,10 @@ class Link:
         *,
         first_seq: int = 0,
         session: bytes | None = None,
+        guard: LinkGuard | None = None,
     ) -> None:
         self.settings = settings or LinkSettings()
+        self.guard = guard or LinkGuard()  # MACs on a paired link (protocols.link_auth)
         self.counters = LinkCounters()
         self._decoder = FrameDecoder(self.settings.interbyte_timeout)
         self._to_send = bytearray()
@@ -311,7 +182,8 @@ class Link:
             raise LocalProtocolError("no session yet", error_code=ErrorCode.LINK_FAILURE)
         seq = self._next_seq
         self._next_seq = (seq + 1) & 0xFF
-        return encode_frame(Frame(seq, message_type, self._tag + payload))
+        sealed = self.guard.seal_data(seq, message_type, self._tag, payload)
+        return encode_frame(Frame(seq, message_type, sealed))
 
     def _drop_oldest_prompt(self) -> bool:
         for out in self._queue:
@@ -325,17 +197,18 @@ class Link:
     def _pump(self, now: float) -> None:
         if self._outstanding is not None:
             return
+        seq = self._next_seq
         if self._needs_reset and (self._queue or self._answer_due):
             self._needs_reset = self._answer_due = False
-            payload = bytes((PROTOCOL_VERSION,)) + self._session
-            out = _Outgoing(MessageType.LINK_RESET, payload + (self._peer_session or NO_SESSION), None)
+            core = bytes((PROTOCOL_VERSION,)) + self._session + (self._peer_session or NO_SESSION)
+            out = _Outgoing(MessageType.LINK_RESET, self.guard.seal_reset(seq, core), None)
         elif self._queue and self.ready and not self._needs_reset:
             out = self._queue.popleft()
-            out.payload = self._tag + out.payload
+            out.payload = self.guard.seal_data(seq, out.message_type, self._tag, out.payload)
         else:
             return
-        out.seq = self._next_seq
-        self._next_seq = (self._next_seq + 1) & 0xFF
+        out.seq = seq
+        self._next_seq = (seq + 1) & 0xFF
         out.wire = encode_frame(Frame(out.seq, out.message_type, out.payload))
         self._outstanding = out
         self._transmit(out, now)
@@ -398,16 +271,18 @@ class Link:
             self.counters.frames_discarded += 1
             self._events.append(item)
             if item.header_ok and item.seq is not None:
-                self.counters.naks_sent += 1
-                self._control(MessageType.NAK, item.seq, b"")
+                nak = self.guard.seal_nak(item.seq, self._tag)
+                if nak is not None:
+                    self.counters.naks_sent += 1
+                    self._control(MessageType.NAK, item.seq, nak)
             return
         self.counters.frames_received += 1
         seq, message_type, payload = item.seq, item.type, item.payload
         if message_type == MessageType.ACK:
             self._on_ack(seq, payload, now)
         elif message_type == MessageType.NAK:
-            if payload:
-                self._discard("NAK with a payload")
+            if not self.guard.open_nak(seq, payload):
+                self._refuse(seq, message_type, "forged")
             elif self._outstanding is not None:
                 self.counters.naks_received += 1
                 self._retry(now, "nak")
@@ -418,13 +293,20 @@ class Link:
 
     def _on_ack(self, seq: int, payload: bytes, now: float) -> None:
         out = self._outstanding
-        if len(payload) != TAG_SIZE:
+        if len(payload) < TAG_SIZE:
             self._discard("ACK without its session tag")
             return
         if out is None or out.seq != seq:
             return  # late: an ACK of a frame already given up or retransmitted
         is_reset = out.message_type == MessageType.LINK_RESET
-        if payload != (self._session if is_reset else self._tag):
+        if is_reset:
+            named = self.guard.open_reset_ack(seq, payload, out.payload)
+        else:
+            named = self.guard.open_ack(seq, payload, out.payload)
+        if named is None:
+            self._refuse(seq, MessageType.ACK, "forged")
+            return
+        if named != (self._session if is_reset else self._tag):
             self.counters.stale_frames += 1
             self._events.append(StaleFrame(seq, MessageType.ACK))
             return
@@ -437,20 +319,35 @@ class Link:
         self._pump(now)
 
     def _on_reset(self, seq: int, payload: bytes, now: float) -> None:
-        if len(payload) != RESET_SIZE or payload[0] != PROTOCOL_VERSION:
+        if len(payload) not in (RESET_SIZE, AUTH_RESET_SIZE) or payload[0] != PROTOCOL_VERSION:
             # version 1 sent a bare 4-byte session id
-            version = payload[0] if len(payload) == RESET_SIZE else 1 if len(payload) == 4 else 0
+            sized = len(payload) in (RESET_SIZE, AUTH_RESET_SIZE)
+            version = payload[0] if sized else 1 if len(payload) == 4 else 0
             self.counters.frames_discarded += 1
             self._events.append(PeerIncompatible(version))
             return
-        session, names = payload[1 : 1 + SESSION_SIZE], payload[1 + SESSION_SIZE :]
+        opened = self.guard.open_reset(seq, payload)
+        if opened is None:
+            self._refuse(seq, MessageType.LINK_RESET, "forged")
+            return
+        core = opened.core
+        session, names = core[1 : 1 + SESSION_SIZE], core[1 + SESSION_SIZE :]
         if session == NO_SESSION:
             self._discard("LINK_RESET without a session id")
             return
-        self._control(MessageType.ACK, seq, session)
+        if opened.pairing_id is None and self.guard.required and self.guard.role == "host":
+            # A terminal that restarted cannot know our pairing until we reset: its plain
+            # reset is only a sign to start an authenticated session again.
+            self._refuse(seq, MessageType.LINK_RESET, "unauthenticated")
+            self._restart_session(now)
+            return
         if session == self._peer_session:
+            if not self.guard.same_pairing(opened):
+                self._refuse(seq, MessageType.LINK_RESET, "forged")
+                return
             # a retransmitted or duplicated reset of the session we are in: resetting again
             # would let a data frame already delivered through a second time
+            self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
             self.counters.duplicates += 1
             self._events.append(DuplicateFrame(seq))
             if self._ahead(seq):  # a later reset of this session (an answer sent again)
@@ -460,27 +357,65 @@ class Link:
             elif not self._reset_outstanding():  # our answer was lost: answer again
                 self._announce(now)
             return
+        if not self.guard.fresh(opened):
+            self._refuse(seq, MessageType.LINK_RESET, "replayed")
+            return
+        self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
+        self._new_session(seq, opened, session, names, now)
+
+    def _new_session(
+        self, seq: int, opened: OpenedReset, session: bytes, names: bytes, now: float
+    ) -> None:
         if self._peer_session is not None:
-            dropped = [o.message for o in self._queue if o.message is not None]
-            out = self._outstanding
-            if out is not None and out.message is not None:
-                dropped.insert(0, out.message)
-            self._queue.clear()
-            self._outstanding = None
-            self.counters.messages_dropped += len(dropped)
-            self._events.append(SessionEnded(tuple(dropped)))
+            self._end_session()
         elif self._reset_outstanding():
             self._outstanding = None  # ours named no peer: the one below names this one
         self._peer_session = session
-        self._tag = bytes(a ^ b for a, b in zip(self._session, session))
+        self._tag = bytes(a ^ b for a, b in zip(self._session, session, strict=True))
+        self.guard.begin(opened, self._session, session)
         self._peer_last_seq = seq
         self._peer_knows_us = names == self._session
         self.counters.sessions += 1
+        self.counters.authenticated_sessions += self.guard.authenticated
         self._events.append(PeerReset(seq))
         if self._peer_knows_us:
             self._confirmed(now)
         else:
             self._announce(now)
+
+    def _end_session(self) -> None:
+        """Drop what was outstanding or queued for the session that ended; say so."""
+        dropped = [o.message for o in self._queue if o.message is not None]
+        out = self._outstanding
+        if out is not None and out.message is not None:
+            dropped.insert(0, out.message)
+        self._queue.clear()
+        self._outstanding = None
+        self.counters.messages_dropped += len(dropped)
+        self._events.append(SessionEnded(tuple(dropped)))
+
+    def _restart_session(self, now: float) -> None:
+        """Forget the peer's session and reset, authenticated: the terminal restarted (or
+        someone says so; either way, what was in flight is reported as dropped and whatever
+        it was is asked again or looked up)."""
+        if self._reset_outstanding():
+            return  # a reset of ours is on its way already
+        if self._peer_session is not None:
+            self._end_session()
+        self._peer_session = None
+        self._tag = b""
+        self._peer_knows_us = False
+        self.guard.end()
+        self._announce(now)
+
+    def _refuse(self, seq: int, message_type: int, reason: str) -> None:
+        if reason == "forged":
+            self.counters.forged_frames += 1
+        elif reason == "replayed":
+            self.counters.replayed_frames += 1
+        else:
+            self.counters.unauthenticated_frames += 1
+        self._events.append(FrameRefused(seq, message_type, reason))
 
     def _announce(self, now: float) -> None:
         """Send our LINK_RESET now, naming the peer's session: it does not know ours."""
@@ -511,23 +446,39 @@ class Link:
                 self._answer_due = True
                 self._pump(now)
             return
-        self._control(MessageType.ACK, seq, self._tag)
+        opened = self.guard.open_data(seq, message_type, payload)
+        if isinstance(opened, str):
+            self._refuse(seq, message_type, opened)
+            return
+        verdict = (
+            self.guard.classify(opened.counter)
+            if opened.counter is not None
+            else "new"
+            if self._ahead(seq)
+            else "duplicate"
+        )
+        if verdict == "replayed":
+            self._refuse(seq, message_type, verdict)
+            return
+        self._control(MessageType.ACK, seq, self.guard.seal_ack(seq, self._tag, payload))
         if not self._peer_knows_us:
             self._confirmed(now)
-        if not self._ahead(seq):
-            # not ahead of the last frame delivered (serial-number arithmetic, RFC 1982): a
-            # retransmission, possibly reordered behind newer frames by a duplicating line
+        if verdict == "duplicate":
+            # not ahead of the last frame delivered (serial-number arithmetic, RFC 1982, or
+            # the frame counter on a paired link): a retransmission, possibly reordered
+            # behind newer frames by a duplicating line
             self.counters.duplicates += 1
             self._events.append(DuplicateFrame(seq))
             return
         self._peer_last_seq = seq
+        authenticated = opened.counter is not None
         try:
-            message = decode_payload(message_type, payload[TAG_SIZE:])
+            message = decode_payload(message_type, opened.message)
         except RemoteProtocolError as error:
-            request_id = request_id_of(payload[TAG_SIZE:])
+            request_id = request_id_of(opened.message)
             self._events.append(MessageRejected(error, seq, message_type, request_id, self._tag))
         else:
-            self._events.append(MessageReceived(message, seq, self._tag))
+            self._events.append(MessageReceived(message, seq, self._tag, authenticated))
 
     def _ahead(self, seq: int) -> bool:
         """``seq`` is ahead of the last frame delivered from the peer: 1 to 127 steps on."""

@@ -957,3 +957,7 @@ def decode_payload(message_type: int, payload: bytes) -> Message:
             f"{cls.__name__} payload does not parse: {type(e).__name__}",
             error_code=ErrorCode.MALFORMED_MESSAGE,
         ) from None
+
+
+# The pairing messages live in their own module; importing it registers them.
+from . import pairing_messages as _pairing_messages  # noqa: E402, F401

@@ -22,6 +22,15 @@ settings.register_profile("explore", deadline=None, max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def paired_hosts(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Our suites run paired: each terminal the helpers start is paired with this host (a
+    pairing file of the test's own), unless a test sets POSSIM_TEST_PAIRED=0."""
+    monkeypatch.setenv("POSSIM_TEST_PAIRED", "1")
+    pairings = tmp_path_factory.mktemp("pairings") / "pairings.json"
+    monkeypatch.setenv("POSSIM_PAIRINGS", str(pairings))
+
+
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePcscd]:
     usable = shutil.which("pcscd") and shutil.which("unshare") and VPCD_DRIVER.exists()

@@ -13,6 +13,7 @@ import serial
 from driver.testing import spawn_terminal
 from protocols.link import DeliveryFailed, Link, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
+from tests.pairing import host_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class MiniClient:
     def __init__(self, url: str) -> None:
         self.serial = serial.serial_for_url(url, timeout=0.02)
-        self.link = Link()
+        self.link = Link(guard=host_guard(url))  # paired when the pairing file says so
         self.received: list[Message] = []
 
     def close(self) -> None:

@@ -13,8 +13,8 @@ from protocols import codes
 from protocols.currency import CURRENCIES
 from protocols.errors import ErrorCode
 from protocols.messages import (
-    MESSAGE_CLASSES,
     FOLLOW_UP_KINDS,
+    MESSAGE_CLASSES,
     TIP_CUSTOM,
     Counter,
     FollowUpRequest,
@@ -24,6 +24,7 @@ from protocols.messages import (
     SimChooseTip,
     StatusResponse,
 )
+from protocols.pairing_messages import PairingEntry, PairingsAction, PairingStep
 from protocols.validation import MAX_AMOUNT, luhn_ok
 
 printable = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
@@ -96,6 +97,23 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "field": st.text(ascii_text, max_size=32),
     "card": st.text(printable, min_size=1, max_size=32),
     "entry": st.sampled_from(codes.PinEntry),
+    "public_key": st.binary(min_size=32, max_size=32),
+    "host_name": st.text(ascii_text, min_size=1, max_size=32),
+    "terminal_name": st.text(ascii_text, max_size=32),
+    "pairing_id": st.binary(min_size=8, max_size=8),
+    "step": st.sampled_from(PairingStep),
+    "round": st.integers(0, 5),
+    "value": st.binary(min_size=16, max_size=16) | st.binary(min_size=32, max_size=32),
+    "action": st.sampled_from(PairingsAction),
+    "pairings": st.lists(
+        st.builds(
+            PairingEntry,
+            st.binary(min_size=8, max_size=8),
+            st.text(ascii_text, max_size=32),
+            _u(32),
+        ),
+        max_size=8,
+    ).map(tuple),
 }
 
 

@@ -13,20 +13,21 @@ from protocols.exchanges import EXCHANGES, LinkPair, split_frames
 from protocols.frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from protocols.link import (
     DeliveryFailed,
-    MessageDropped,
-    PeerIncompatible,
-    SessionEnded,
-    StaleFrame,
     DuplicateFrame,
     Link,
     LinkSettings,
     MessageDelivered,
+    MessageDropped,
     MessageReceived,
     MessageRejected,
+    PeerIncompatible,
     PeerReset,
     Retransmitted,
+    SessionEnded,
+    StaleFrame,
 )
 from protocols.messages import InfoRequest, LookupRequest, Message, Prompt, SaleRequest
+from tests.pairing import paired_links
 
 
 def received(pair: LinkPair, side: str) -> list[Message]:
@@ -176,9 +177,10 @@ def line_faults(draw: st.DrawFn) -> dict[tuple[str, int], str]:
     return plan
 
 
-@given(st.integers(1, 20), line_faults(), st.binary(min_size=1, max_size=8))
+@pytest.mark.parametrize("paired", [False, True], ids=["plain", "paired"])
+@given(count=st.integers(1, 20), plan=line_faults(), noise=st.binary(min_size=1, max_size=8))
 def test_under_faults_every_message_arrives_once_in_order_or_is_reported_failed(
-    count: int, plan: dict[tuple[str, int], str], noise: bytes
+    paired: bool, count: int, plan: dict[tuple[str, int], str], noise: bytes
 ) -> None:
     def fault(sender: str, index: int, wire: bytes) -> bytes | None:
         what = plan.get((sender, index))
@@ -196,7 +198,7 @@ def test_under_faults_every_message_arrives_once_in_order_or_is_reported_failed(
             return wire[:3] + noise + wire[3:]
         return wire
 
-    pair = LinkPair(fault=fault)
+    pair = paired_links(fault) if paired else LinkPair(fault=fault)
     sent: dict[str, list[Message]] = {"host": [], "terminal": []}
     for i in range(count):  # traffic both ways at once
         sent["host"].append(sale(i))

@@ -69,6 +69,16 @@ from protocols.messages import (
     decode_payload,
     encode_payload,
 )
+from protocols.pairing_messages import (
+    PairBegin,
+    PairingEntry,
+    PairingsRequest,
+    PairingsResponse,
+    PairingStep,
+    PairKey,
+    PairStep,
+    PairStepAnswer,
+)
 
 # Payloads written out by hand from the field tables of docs/protocol.md.
 GOLDEN: list[tuple[Message, str]] = [
@@ -145,6 +155,21 @@ GOLDEN: list[tuple[Message, str]] = [
     # an empty current password is a zero length
     (SetPassword("", "merchant-42", request_id=5), "0005" "00" "0b" "6d65726368616e742d3432"),
     (MerchantAccepted(request_id=4), "0004"),
+    (PairBegin(bytes(range(32)), "till", request_id=6), "0006" + bytes(range(32)).hex() + "04" "74696c6c"),
+    (
+        PairKey(bytes(32), bytes.fromhex("0102030405060708"), "POSSIM01", request_id=6),
+        "0006" + "00" * 32 + "0102030405060708" "08" "504f5353494d3031",
+    ),
+    (PairStep(PairingStep.OPEN, 2, bytes(16), request_id=7), "0007" "02" "02" "10" + "00" * 16),
+    (
+        PairStepAnswer(PairingStep.COMMIT, 5, b"\xff" * 32, request_id=7),
+        "0007" "01" "05" "20" + "ff" * 32,
+    ),
+    (PairingsRequest(request_id=8), "0008" "00" "0000000000000000"),
+    (
+        PairingsResponse((PairingEntry(bytes(8), "till", 1_764_000_000),), request_id=8),
+        "0008" "01" "0000000000000000" "04" "74696c6c" "69248100",
+    ),
     (StatusRequest(request_id=3), "0003"),
     (
         StatusResponse(

@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from driver import Terminal
 from driver.errors import LineLost
+from driver.testing import pair_runner
 from firmware_sim.runner import TerminalConfig, TerminalRunner
 
 
@@ -62,6 +63,7 @@ def tls_terminal(tmp_path: Path):  # type: ignore[no-untyped-def]
     cert, key = self_signed(tmp_path)
     runner = TerminalRunner(TerminalConfig(port="listen+tls://127.0.0.1:0", cert=cert, key=key))
     runner.start()
+    pair_runner(runner)  # TLS on top of pairing: the host is paired over the TLS link
     yield runner, tmp_path
     runner.stop()
 
