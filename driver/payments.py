@@ -31,7 +31,7 @@ from protocols.messages import (
     TransactionResult,
 )
 
-from .errors import LineLost, OutcomeUnknown
+from .errors import LineLost, NotPaired, OutcomeUnknown
 from .inputs import Amount, PromptHandler, rejected, to_minor_units
 from .results import TransactionOutcome
 
@@ -259,6 +259,8 @@ class PaymentCommands(TerminalCommands):
         txn_id = request.client_transaction_id
         try:
             got = self._exchange(request, _result_for(txn_id), timeout or self.timeout, on_prompt)
+        except NotPaired:
+            raise  # refused unread: the terminal answers no unpaired host, so nothing ran
         except LineLost as e:
             if not self.reconnect:
                 raise OutcomeUnknown(

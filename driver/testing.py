@@ -19,11 +19,13 @@ in the pairing file (``$POSSIM_PAIRINGS``), so a ``Terminal(port)`` authenticate
 from __future__ import annotations
 
 import os
+import queue
 import re
-import select
 import subprocess
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
@@ -82,10 +84,28 @@ def _code_from(lines: Callable[[float], str | None], within: float = 10.0) -> st
     raise RuntimeError("the terminal showed no pairing code")
 
 
+_READERS: weakref.WeakKeyDictionary[IO[str], queue.Queue[str]] = weakref.WeakKeyDictionary()
+
+
 def _stdout_lines(stream: IO[str]) -> Callable[[float], str | None]:
+    """The lines a terminal process prints, one at a time, waiting at most the time given
+    (a thread reads the pipe: a buffered pipe and select do not mix)."""
+    lines = _READERS.get(stream)
+    if lines is None:
+        lines = _READERS[stream] = queue.Queue()
+        feed = lines
+
+        def read() -> None:
+            for line in stream:
+                feed.put(line)
+
+        threading.Thread(target=read, name="possim-display", daemon=True).start()
+
     def next_line(wait: float) -> str | None:
-        ready, _, _ = select.select([stream], [], [], max(0.0, wait))
-        return stream.readline() if ready else None
+        try:
+            return lines.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            return None
 
     return next_line
 
@@ -118,13 +138,21 @@ def simulated_terminal(
 
 
 def spawn_terminal(
-    *args: str, stdin: int | None = subprocess.DEVNULL, stderr: int | None = subprocess.PIPE
+    *args: str,
+    stdin: int | None = subprocess.DEVNULL,
+    stderr: int | None = subprocess.PIPE,
+    mode: str | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
     """Start ``possim terminal ARGS``; the process and the port it announced, paired with
     this host or started ``--insecure`` (see the module's note). A long run should pass
-    ``stderr=subprocess.DEVNULL`` (or read the pipe) so it never fills."""
-    paired = paired_by_default() or "--require-pairing" in args
-    if not paired and "--insecure" not in args:
+    ``stderr=subprocess.DEVNULL`` (or read the pipe) so it never fills.
+
+    ``mode``: "paired", "insecure", or "unpaired" (secure, and left for the caller to pair);
+    by default paired under ``POSSIM_TEST_PAIRED=1``, else insecure."""
+    if mode is None:
+        insecure = "--insecure" in args or not (paired_by_default() or "--require-pairing" in args)
+        mode = "insecure" if insecure else "paired"
+    if mode == "insecure" and "--insecure" not in args:
         args = (*args, "--insecure")
     process = subprocess.Popen(
         [sys.executable, "-m", "driver.cli", "terminal", *args],
@@ -139,7 +167,7 @@ def spawn_terminal(
         process.kill()
         error = process.stderr.read() if process.stderr else ""
         raise RuntimeError(error.strip() or "the terminal did not start")
-    if paired and "--insecure" not in args:
+    if mode == "paired":
         pair_with(port, lambda: _code_from(_stdout_lines(process.stdout)))  # type: ignore[arg-type]
     return process, port
 
