@@ -94,8 +94,13 @@ class _Side:
     ROLE = b""
     PEER_ROLE = b""
 
-    def __init__(self) -> None:
-        self._private = X25519PrivateKey.generate()
+    def __init__(self, private_key: bytes | None = None) -> None:
+        # ``private_key``: for published test vectors only; a fresh key otherwise
+        self._private = (
+            X25519PrivateKey.from_private_bytes(private_key)
+            if private_key is not None
+            else X25519PrivateKey.generate()
+        )
         self.public_key = _public_bytes(self._private)
         self._code = ""
         self._keys = b""  # both public keys, host's first
@@ -202,8 +207,13 @@ class PairingResponder(_Side):
 
     ROLE, PEER_ROLE = b"T", b"H"
 
-    def __init__(self, code: str | None = None, pairing_id: bytes | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        code: str | None = None,
+        pairing_id: bytes | None = None,
+        private_key: bytes | None = None,
+    ) -> None:
+        super().__init__(private_key)
         self._code = _check_code(code if code is not None else new_code())
         self.pairing_id = pairing_id if pairing_id is not None else secrets.token_bytes(8)
         self._opened: set[int] = set()
