@@ -39,6 +39,7 @@ from .codes import (
 from .errors import ErrorCode, ProtocolError
 from .frame import Frame, FrameDecoder, encode_frame
 from .link import RESET_SIZE, TAG_SIZE, Link, LinkEvent
+from .link_auth import AUTH_RESET_SIZE, data_parts
 from .messages import (
     SECRET_FIELDS,
     Error,
@@ -101,17 +102,22 @@ def describe(wire: bytes) -> str:
     text = f"seq={frame.seq:02x} {name}"
     payload = frame.payload
     if frame.type == MessageType.LINK_RESET:
-        if len(payload) != RESET_SIZE:
+        if len(payload) not in (RESET_SIZE, AUTH_RESET_SIZE):
             return f"{text} (rejected: {len(payload)} bytes)"
-        return (
+        text = (
             f"{text} version={payload[0]} session={payload[1:5].hex().upper()}"
             f" peer={payload[5:9].hex().upper()}"
         )
+        return f"{text} pairing={payload[9:17].hex().upper()} (MAC)" if payload[9:] else text
     if frame.type in (MessageType.ACK, MessageType.NAK):
-        return f"{text} tag={payload.hex().upper()}" if payload else text
-    text = f"{text} tag={payload[:TAG_SIZE].hex().upper()}"
+        mac = " (MAC)" if len(payload) > TAG_SIZE else ""
+        return f"{text} tag={payload[:TAG_SIZE].hex().upper()}{mac}" if payload else text
+    parts = data_parts(frame.type, payload)
+    text = f"{text} tag={parts.tag.hex().upper()}"
+    if parts.counter:
+        text = f"{text} counter={int.from_bytes(parts.counter, 'big')} (MAC)"
     try:
-        message = decode_payload(frame.type, payload[TAG_SIZE:])
+        message = decode_payload(frame.type, parts.body)
     except ProtocolError as e:
         if frame.type == MessageType.PIN_BLOCK_REQUEST and b"*" in payload:
             return f"{text} (the PAN is masked in traces)"

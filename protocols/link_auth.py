@@ -255,3 +255,43 @@ class LinkGuard:
             return payload == b""
         tag, mac = payload[:TAG_SIZE], payload[TAG_SIZE:]
         return self._macs.check(self._peer_role, bytes((MessageType.NAK, seq)) + tag, mac)
+
+
+@dataclass(frozen=True)
+class DataParts:
+    """A data frame's payload in its parts, for traces and displays (no key needed)."""
+
+    tag: bytes
+    counter: bytes  # b"" on an unauthenticated link
+    body: bytes  # the message
+    mac: bytes  # b"" on an unauthenticated link
+
+    def join(self, body: bytes) -> bytes:
+        """The payload again around another ``body`` (a redacted one: its MAC then fails)."""
+        return self.tag + self.counter + body + self.mac
+
+
+def data_parts(message_type: int, payload: bytes) -> DataParts:
+    """Split a data frame's payload: plain (tag, message) or authenticated (tag, counter,
+    message, MAC), whichever makes a message of its type; plain when neither does.
+
+    >>> data_parts(0x20, b"TAG!" + b"\\x00\\x07").counter, data_parts(0x20, b"TAG!" + bytes(4) + b"\\x00\\x07" + bytes(8)).body
+    (b'', b'\\x00\\x07')
+    """
+    from .errors import ProtocolError
+    from .messages import decode_payload
+
+    tag, rest = payload[:TAG_SIZE], payload[TAG_SIZE:]
+    try:
+        decode_payload(message_type, rest)
+        return DataParts(tag, b"", rest, b"")
+    except ProtocolError:
+        pass
+    if len(rest) >= COUNTER_SIZE + FRAME_MAC_SIZE:
+        inner = rest[COUNTER_SIZE:-FRAME_MAC_SIZE]
+        try:
+            decode_payload(message_type, inner)
+            return DataParts(tag, rest[:COUNTER_SIZE], inner, rest[-FRAME_MAC_SIZE:])
+        except ProtocolError:
+            pass
+    return DataParts(tag, b"", rest, b"")

@@ -29,6 +29,7 @@ from .errors import ProtocolError, RemoteProtocolError
 from .exchanges import describe
 from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from .link import RESET_SIZE, TAG_SIZE
+from .link_auth import AUTH_RESET_SIZE, data_parts
 from .messages import (
     MESSAGE_CLASSES,
     SECRET_FIELDS,
@@ -85,7 +86,8 @@ def redact_frame(frame: Frame) -> Frame:
     """
     if frame.type not in _CARRIES_SECRETS:
         return frame
-    tag, body = frame.payload[:TAG_SIZE], frame.payload[TAG_SIZE:]
+    parts = data_parts(frame.type, frame.payload)
+    tag, body = parts.tag, parts.body
     try:
         message = decode_payload(frame.type, body)
     except ProtocolError:
@@ -101,7 +103,7 @@ def redact_frame(frame: Frame) -> Frame:
             secret = getattr(message, name, "").encode()
             if secret:
                 body = body.replace(secret, b"*" * len(secret), 1)
-    return Frame(frame.seq, frame.type, tag + body)
+    return Frame(frame.seq, frame.type, parts.join(body))
 
 
 _CARRIES_SECRETS = frozenset(
@@ -159,16 +161,25 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
     cls = MESSAGE_CLASSES.get(frame.type)  # type: ignore[call-overload]
     payload = frame.payload
     if frame.type == MessageType.LINK_RESET:
-        if len(payload) == RESET_SIZE:
+        if len(payload) in (RESET_SIZE, AUTH_RESET_SIZE):
             rows.append(("version", f"{payload[0]:02X}", f"protocol version {payload[0]}"))
             rows.append(("session", payload[1:5].hex().upper(), "the sender's session id"))
             rows.append(("peer", payload[5:9].hex().upper(), "the peer's, as the sender knows it"))
-        else:
-            rows.append(("payload", payload.hex().upper(), "rejected: not a version 2 reset"))
+        if len(payload) == AUTH_RESET_SIZE:
+            rows.append(("pairing", payload[9:17].hex().upper(), "the pairing's id"))
+            counter = int.from_bytes(payload[17:25], "big")
+            rows.append(("counter", payload[17:25].hex().upper(), f"reset counter {counter}"))
+            rows.append(("mac", payload[25:].hex().upper(), "HMAC-SHA256 under the reset key"))
+        elif len(payload) != RESET_SIZE:
+            rows.append(("payload", payload.hex().upper(), "rejected: not a version 4 reset"))
         return rows
+    parts = data_parts(frame.type, payload) if cls is not None else None
     if payload:
         rows.append(("tag", payload[:TAG_SIZE].hex().upper(), "session tag: both ids XORed"))
-        payload = payload[TAG_SIZE:]
+        payload = payload[TAG_SIZE:] if parts is None else parts.body
+    if parts is not None and parts.counter:
+        number = int.from_bytes(parts.counter, "big")
+        rows.append(("counter", parts.counter.hex().upper(), f"frame counter {number}"))
     if cls is not None:
         try:
             message = decode_payload(frame.type, payload)
@@ -190,6 +201,8 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
                 rows.append((sub.name, raw.hex().upper(), str(shown)))
         except RemoteProtocolError as e:
             rows.append(("payload", payload.hex().upper(), f"rejected: {e.error_code.name}"))
+    if parts is not None and parts.mac:
+        rows.append(("mac", parts.mac.hex().upper(), "HMAC-SHA256 under the session key"))
     return rows
 
 

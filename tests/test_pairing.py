@@ -242,3 +242,26 @@ def test_the_integrators_fixture_is_insecure_unless_asked(
     with simulated_terminal(port="listen://127.0.0.1:0", paired=True) as port:
         with Terminal(port) as terminal:  # paired through the real exchange
             assert terminal.paired and terminal.sale("1.00", "EUR").approved
+
+
+def test_a_paired_session_traces_decoded_and_masked(tmp_path: Path) -> None:
+    from driver.testing import pair_runner
+    from firmware_sim.runner import TerminalConfig, TerminalRunner
+    from protocols.trace import annotate, parse_line
+
+    trace = tmp_path / "terminal.trace"
+    runner = TerminalRunner(TerminalConfig(port="pty", trace=str(trace), require_pairing=True))
+    runner.start()
+    try:
+        pair_runner(runner)
+        with Terminal(runner.port.name) as terminal:
+            terminal.pin_block("4761739001010010")
+    finally:
+        runner.stop()
+    lines = annotate([parse_line(line) for line in trace.read_text().splitlines()], fields=True)
+    text = "\n".join(lines)
+    answer = next(line for line in lines if "PIN_BLOCK_RESPONSE" in line and "counter=" in line)
+    assert "(MAC)" in answer and "pin_block=0000000000000000" in answer  # decoded, zeroed
+    assert any("PIN_BLOCK_REQUEST" in line and "masked" in line for line in lines)
+    assert "4761739001010010" not in text and "pairing=" in text
+    assert "HMAC-SHA256 under the session key" in text  # the --fields view names the MAC
