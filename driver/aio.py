@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 import serial
 
+from keys.link_keys import PairingRecord
 from protocols.codes import CancelOutcome, EntryMode, PinEntry
 from protocols.messages import Prompt
+from protocols.pairing_messages import PairingEntry
 
 from .results import PinBlockResult, Settlement, TerminalInfo, TransactionOutcome
 from .terminal import Amount, Terminal
@@ -152,6 +154,19 @@ class AsyncTerminal:
 
     async def set_password(self, new: str, current: str = "") -> None:
         await self._call(self._t.set_password, new, current)
+
+    async def pair(
+        self, code: Callable[[], str], host_name: str | None = None
+    ) -> PairingRecord:
+        """Pair with the terminal; ``code()`` runs in a worker thread once the terminal shows
+        its code (see Terminal.pair)."""
+        return await self._call(self._t.pair, code, host_name)
+
+    async def pairings(self) -> tuple[PairingEntry, ...]:
+        return await self._call(self._t.pairings)
+
+    async def revoke_pairing(self, pairing_id: str) -> tuple[PairingEntry, ...]:
+        return await self._call(self._t.revoke_pairing, pairing_id)
 
     async def present_card(
         self, card: str = "default", entry_mode: EntryMode = EntryMode.CHIP

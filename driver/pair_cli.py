@@ -1,7 +1,7 @@
 """``possim pair``: pair this host with a terminal (type the code it shows), list the
 terminal's pairings, or revoke one.
 
-    possim pair --port socket://127.0.0.1:4000            asks for the code on the terminal
+    possim pair --port socket://127.0.0.1:4000   asks for the code the terminal then shows
     possim pair --port P --list [--json]
     possim pair --port P --revoke PAIRING_ID
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .pairing_commands import default_host_name
@@ -25,23 +24,15 @@ def add_pair_arguments(parser: argparse.ArgumentParser) -> None:
     action.add_argument("--list", action="store_true", help="list the terminal's pairings")
     action.add_argument("--revoke", metavar="PAIRING_ID", help="revoke a pairing (hex id)")
     parser.add_argument(
-        "--code", help="the six digits the terminal shows (asked for at the keyboard if not given)"
-    )
-    parser.add_argument(
         "--name", default=default_host_name(), help="this host's name, as the terminal lists it"
     )
 
 
-def _typed_code(args: argparse.Namespace) -> Callable[[], str]:
-    def ask() -> str:
-        if args.code is not None:
-            return str(args.code)
-        if not sys.stdin.isatty():
-            line = sys.stdin.readline()
-            return line.strip()
-        return input("the code the terminal shows: ")
-
-    return ask
+def _typed_code() -> str:
+    """The code the terminal shows, typed once it shows it (a line on stdin for scripts)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    return input("the code the terminal shows: ")
 
 
 def _when(created: int) -> str:
@@ -70,7 +61,7 @@ def run_pair(args: argparse.Namespace, terminal: Terminal) -> int:
                 print("no pairings")
         return 0
     print("pairing: the terminal shows a six-digit code", file=sys.stderr, flush=True)
-    record = terminal.pair(_typed_code(args), args.name)
+    record = terminal.pair(_typed_code, args.name)
     data = {"paired": True, "pairing_id": record.pairing_id, "terminal": record.name}
     text = (
         f"paired with {record.name} (pairing {record.pairing_id}); kept in {terminal.pairing_file}"

@@ -51,9 +51,9 @@ class PairingCommands(TerminalCommands):
     def _relink(self, *, plain: bool = False) -> None:
         raise NotImplementedError
 
-    def pair(self, code: str | Callable[[], str], host_name: str | None = None) -> PairingRecord:
-        """Pair with the terminal: it shows a six-digit code, ``code`` is what the user typed
-        (a callable is asked once the code is on the terminal's display). The long-term key
+    def pair(self, code: Callable[[], str], host_name: str | None = None) -> PairingRecord:
+        """Pair with the terminal: it shows a fresh six-digit code once pairing begins, and
+        ``code()`` is then asked for what the user typed. The long-term key
         goes into the pairing file under this port, and this link is authenticated from the
         next request on. PairingFailed when the code is wrong (or someone is in the middle)."""
         if self._url is None:
@@ -62,7 +62,7 @@ class PairingCommands(TerminalCommands):
         initiator = PairingInitiator()
         begin = _make(lambda: PairBegin(initiator.public_key, host_name or default_host_name()))
         key = self._ask(begin, PairKey)
-        typed = (code() if callable(code) else code).strip().replace(" ", "")
+        typed = code().strip().replace(" ", "")
         if len(typed) != CODE_DIGITS or not typed.isdigit():
             raise InputRejected(ErrorCode.INVALID_FIELD, "code", "the code is six digits")
         try:

@@ -12,11 +12,8 @@ line and their answers come back to them.
 
 from __future__ import annotations
 
-import errno
-import os
 import queue
 import secrets
-import select
 import threading
 import time
 from collections.abc import Callable
@@ -28,9 +25,7 @@ import serial
 from protocols.codes import (
     PROTOCOL_VERSION,
     CancelOutcome,
-    EntryMode,
     PinBlockFormat,
-    PinEntry,
     TransactionKind,
 )
 from protocols.errors import ErrorCode, FieldError, LocalProtocolError
@@ -50,44 +45,33 @@ from protocols.messages import (
     Error,
     InfoRequest,
     InfoResponse,
-    MerchantAccepted,
-    MerchantLogin,
     Message,
     PinBlockRequest,
     PinBlockResponse,
     Prompt,
-    SetPassword,
     SettlementRequest,
     SettlementResponse,
-    SimAccepted,
-    SimChooseTip,
-    SimEnterPin,
-    SimPowerCycle,
-    SimPresentCard,
-    SimPressCancel,
-    SimRemoveCard,
     StatusRequest,
     StatusResponse,
     with_request_id,
 )
-from protocols.trace import TraceRecord, WireRecorder, record_line
 
+from .cardholder import CardholderCommands
 from .errors import (
     InputRejected,
     LineLost,
-    MerchantPasswordError,
     NotPaired,
     OutcomeUnknown,
-    PortBusy,
-    PortNotFound,
     ProtocolViolation,
     TerminalTimeout,
     error_for,
 )
 from .inputs import Amount, PromptHandler, rejected, to_minor_units
+from .line import Line
+from .merchant import MerchantCommands
 from .pairing_commands import PairingCommands
 from .pairings import PairingFile
-from .payments import PaymentCommands, _make
+from .payments import PaymentCommands
 from .results import (
     PinBlockResult,
     Settlement,
@@ -119,7 +103,7 @@ def _other_version(version: int) -> ProtocolViolation:
     )
 
 
-class Terminal(PaymentCommands, PairingCommands):
+class Terminal(PaymentCommands, PairingCommands, MerchantCommands, CardholderCommands):
     """A possim terminal (or any device speaking its protocol) at ``port``: a pyserial URL or
     device, or an open ``serial.SerialBase``. With ``reconnect=True`` a sale or refund whose
     line drops reopens the port and learns its outcome from the terminal's journal."""
@@ -142,8 +126,6 @@ class Terminal(PaymentCommands, PairingCommands):
         # the pairing file: authenticated frames when it has a pairing for this port
         self._pairing_file = PairingFile(pairings)
         self._password = password  # the merchant password, for refunds, voids, tips, settlement
-        self._trace = open(trace, "a", encoding="utf-8") if trace else None  # noqa: SIM115
-        self._recorders: dict[str, WireRecorder] = {}
         self.control_timeout = control_timeout
         self._url = port if isinstance(port, str) else None
         self._link_settings = link_settings
@@ -155,7 +137,7 @@ class Terminal(PaymentCommands, PairingCommands):
         self._lock = threading.Lock()
         self._running = threading.Event()
         self._side: queue.Queue[_SideRequest] = queue.Queue()
-        self._serial = self._open() if isinstance(port, str) else port
+        self._line = Line(port, baud=baud, trace=trace, write_timeout=control_timeout)
         self._link = self._new_link()
         # request ids start at random, so two processes in a row do not share them
         self._last_request_id = secrets.randbelow(0xFFFF)
@@ -183,31 +165,8 @@ class Terminal(PaymentCommands, PairingCommands):
         next request resets it."""
         self._link = self._new_link(plain=plain)
 
-    def _open(self) -> serial.SerialBase:
-        assert self._url is not None
-        # a device path is opened exclusively (flock), as a serial port belongs to one program
-        options = {} if "://" in self._url else {"exclusive": True}
-        try:
-            port = serial.serial_for_url(self._url, baudrate=self._baud, timeout=0, **options)
-            # what waits in the buffers belongs to whoever had the line before us
-            port.reset_input_buffer()
-            return port
-        except (serial.SerialException, OSError, ValueError) as e:
-            number = getattr(e, "errno", None)
-            if number in (errno.EAGAIN, errno.EBUSY, errno.EACCES):
-                raise PortBusy(
-                    f"the port {self._url} is busy or not yours: close the program that has it"
-                ) from None
-            if number in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.EISDIR):
-                raise PortNotFound(
-                    f"no port {self._url}: give the port `possim terminal` printed"
-                ) from None
-            raise LineLost(
-                f"no terminal at {self._url} ({e}): is `possim terminal` running there?"
-            ) from None
-
     def __repr__(self) -> str:
-        return f"Terminal({self._url or self._serial!r})"
+        return f"Terminal({self._line!r})"
 
     def __enter__(self) -> Terminal:
         return self
@@ -216,23 +175,7 @@ class Terminal(PaymentCommands, PairingCommands):
         self.close()
 
     def close(self) -> None:
-        try:
-            self._serial.close()
-        except (serial.SerialException, OSError):
-            pass
-        if self._trace is not None:
-            self._trace.close()
-            self._trace = None
-
-    def _record(self, direction: str, data: bytes) -> None:
-        """Whole frames into the trace, card data masked (see protocols.trace.WireRecorder)."""
-        if self._trace is None or not data:
-            return
-        recorder = self._recorders.setdefault(direction, WireRecorder())
-        for _, wire, note in recorder.feed(data, time.monotonic()):
-            record = TraceRecord(round(time.time(), 6), "host", "bytes", direction, wire.hex(), note=note)
-            self._trace.write(record_line(record) + "\n")
-        self._trace.flush()
+        self._line.close()
 
     # --- the exchange loop ---------------------------------------------------------------
 
@@ -345,62 +288,15 @@ class Terminal(PaymentCommands, PairingCommands):
         try:
             out = self._link.data_to_send()
             if out:
-                self._record("out", out)
-                self._write(out)
-            data = self._read(wait)
-            self._record("in", data)
+                self._line.record("out", out)
+                self._line.write(out)
+            data = self._line.read(wait)
+            self._line.record("in", data)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             raise LineLost(f"the line failed: {e or type(e).__name__}") from None
         now = time.monotonic()
         self._link.receive_data(data, now)
         self._link.tick(now)
-
-    def _posix_fd(self) -> int | None:
-        """The descriptor of a POSIX port (a tty, a pty), which is read and written directly;
-        None for the ports that only pyserial knows how to drive."""
-        fd = getattr(self._serial, "fd", None)
-        return fd if isinstance(fd, int) and type(self._serial).__name__ == "Serial" else None
-
-    def _write(self, data: bytes) -> None:
-        """Everything in ``data``; pyserial's write selects for writability before each
-        chunk, 13 % of a sale's host time on a pty (docs/benchmarks.md)."""
-        fd = self._posix_fd()
-        if fd is None:
-            self._serial.write(data)
-            return
-        view = memoryview(data)
-        deadline = time.monotonic() + self.control_timeout
-        while view:
-            try:
-                view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise OSError("the line does not take what is written") from None
-                select.select([], [fd], [], 0.05)
-
-    def _read(self, wait: float) -> bytes:
-        """What has arrived, waiting up to ``wait`` seconds for the first byte. A POSIX port
-        (a tty, a pty) is read straight from its descriptor: pyserial's timeout setter
-        reconfigures the port (tcgetattr, flock, ioctl) on every call, 30 % of a sale's
-        host-side time (docs/benchmarks.md). Other ports (socket://, rfc2217://, loop://) go
-        through pyserial, with the timeout set only when it changes."""
-        fd = self._posix_fd()
-        if fd is not None:
-            if not select.select([fd], [], [], wait)[0]:
-                return b""
-            try:
-                data = os.read(fd, 4096)
-            except BlockingIOError:
-                return b""
-            if not data:  # readable and empty: the other end hung up
-                raise OSError("the device reports readiness to read but returned no data")
-            return data
-        if self._serial.timeout != wait:
-            self._serial.timeout = wait
-        data = bytes(self._serial.read(1))
-        if data and self._serial.in_waiting:
-            data += self._serial.read(self._serial.in_waiting)
-        return data
 
     def _settle(self, request_id: int) -> None:
         """Take in what has already arrived (the prompt after a result) and acknowledge it,
@@ -419,9 +315,9 @@ class Terminal(PaymentCommands, PairingCommands):
                 break
         out = self._link.data_to_send()
         if out:
-            self._record("out", out)
+            self._line.record("out", out)
             try:
-                self._write(out)
+                self._line.write(out)
             except (serial.SerialException, OSError):
                 pass
 
@@ -452,9 +348,7 @@ class Terminal(PaymentCommands, PairingCommands):
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                self.close()
-                if self._url is not None:
-                    self._serial = self._open()
+                self._line.reopen()
                 self._link = self._new_link()
                 return self.lookup(txn_id)
             except InputRejected as e:
@@ -541,57 +435,3 @@ class Terminal(PaymentCommands, PairingCommands):
         response = got[-1]
         assert isinstance(response, SettlementResponse)
         return Settlement(response.batch_number, response.totals)
-
-    # --- the merchant password -----------------------------------------------------------
-
-    def login(self, password: str | None = None) -> None:
-        """Unlock the merchant commands for this link session. MerchantPasswordError if the
-        password is wrong or logins are locked for a while."""
-        secret = password if password is not None else self._password
-        if secret is None:
-            raise MerchantPasswordError(ErrorCode.PASSWORD_REQUIRED, "", "no password given")
-        request = _make(lambda: MerchantLogin(secret))
-        self._exchange(request, lambda m: isinstance(m, MerchantAccepted), self.control_timeout, None)
-
-    def set_password(self, new: str, current: str = "") -> None:
-        """Set the merchant password (``current``: the one set now, if any). From then on
-        refunds, voids, tip adjustments and settlement need it."""
-        request = _make(lambda: SetPassword(current, new))
-        self._exchange(request, lambda m: isinstance(m, MerchantAccepted), self.control_timeout, None)
-        self._password = new
-
-    def _as_merchant(self) -> None:
-        if self._password is not None:
-            self.login()
-
-    # --- the simulated cardholder (simulation control) -----------------------------------
-
-    def _simulate(self, message: Message) -> None:
-        self._side_request(message, SimAccepted)
-
-    def present_card(self, card: str = "default", entry_mode: EntryMode = EntryMode.CHIP) -> None:
-        try:
-            self._simulate(SimPresentCard(card, entry_mode))
-        except FieldError as e:
-            raise rejected(e) from None
-
-    def enter_pin(self, entry: PinEntry = PinEntry.CORRECT) -> None:
-        self._simulate(SimEnterPin(entry))
-
-    def remove_card(self) -> None:
-        self._simulate(SimRemoveCard())
-
-    def press_cancel(self) -> None:
-        self._simulate(SimPressCancel())
-
-    def power_cycle(self) -> None:
-        self._simulate(SimPowerCycle())
-
-    def choose_tip(self, choice: int, tip: Amount = 0, currency: str = "EUR") -> None:
-        """The cardholder picks on the tip screen: 0 no tip, 1-4 the n-th offered percentage,
-        or ``TIP_CUSTOM`` (255) with a ``tip`` amount."""
-        custom = to_minor_units(tip, currency, "tip_amount", allow_zero=True)
-        try:
-            self._simulate(SimChooseTip(choice, custom))
-        except FieldError as e:
-            raise rejected(e) from None

@@ -39,12 +39,10 @@ from .codes import PROTOCOL_VERSION, MessageType
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from .link_auth import (
-    AUTH_RESET_SIZE,
     RESET_SIZE,
     SESSION_SIZE,
     TAG_SIZE,
     LinkGuard,
-    OpenedReset,
 )
 from .link_events import (
     DeliveryFailed,
@@ -63,6 +61,7 @@ from .link_events import (
     SessionEnded,
     StaleFrame,
 )
+from .link_sessions import NO_SESSION, SessionHandshake
 from .messages import Message, decode_payload, encode_payload
 
 __all__ = [
@@ -90,7 +89,6 @@ __all__ = [
 ]
 
 
-NO_SESSION = bytes(SESSION_SIZE)
 # What may be dropped from a full queue, oldest first: a prompt is stale once a newer one is
 # queued behind it, and a lost one costs the cardholder nothing (the journal holds outcomes).
 DROPPABLE = frozenset({MessageType.PROMPT})
@@ -110,8 +108,10 @@ class _Outgoing:
 _CONTROL = (MessageType.ACK, MessageType.NAK)
 
 
-class Link:
-    """One side of the link. Never does I/O, never reads a clock, never raises on input."""
+class Link(SessionHandshake):
+    """One side of the link. Never does I/O, never reads a clock, never raises on input.
+    The sessions (LINK_RESET, and what a new session ends) are :mod:`protocols.link_sessions`;
+    the MACs of a paired link are :mod:`protocols.link_auth`."""
 
     def __init__(
         self,
@@ -236,13 +236,6 @@ class Link:
             self._handshake_failed()
         self._pump(now)
 
-    def _handshake_failed(self) -> None:
-        self._needs_reset = True
-        self._handshake_deadline = None
-        if self._queue:
-            waiting = self._queue.popleft()
-            self._events.append(DeliveryFailed(-1, waiting.message, 0))
-
     def data_to_send(self) -> bytes:
         """The bytes to write to the line now (empty if none)."""
         data = bytes(self._to_send)
@@ -316,124 +309,6 @@ class Link:
             self._peer_knows_us = True
             if self._peer_session is None:  # now wait for the peer's own reset
                 self._handshake_deadline = now + self.settings.handshake_timeout
-        self._pump(now)
-
-    def _on_reset(self, seq: int, payload: bytes, now: float) -> None:
-        if len(payload) not in (RESET_SIZE, AUTH_RESET_SIZE) or payload[0] != PROTOCOL_VERSION:
-            # version 1 sent a bare 4-byte session id
-            sized = len(payload) in (RESET_SIZE, AUTH_RESET_SIZE)
-            version = payload[0] if sized else 1 if len(payload) == 4 else 0
-            self.counters.frames_discarded += 1
-            self._events.append(PeerIncompatible(version))
-            return
-        opened = self.guard.open_reset(seq, payload)
-        if opened is None:
-            self._refuse(seq, MessageType.LINK_RESET, "forged")
-            return
-        core = opened.core
-        session, names = core[1 : 1 + SESSION_SIZE], core[1 + SESSION_SIZE :]
-        if session == NO_SESSION:
-            self._discard("LINK_RESET without a session id")
-            return
-        if opened.pairing_id is None and self.guard.required and self.guard.role == "host":
-            # A terminal that restarted cannot know our pairing until we reset: its plain
-            # reset is only a sign to start an authenticated session again.
-            self._refuse(seq, MessageType.LINK_RESET, "unauthenticated")
-            self._restart_session(now)
-            return
-        if session == self._peer_session:
-            if not self.guard.same_pairing(opened):
-                self._refuse(seq, MessageType.LINK_RESET, "forged")
-                return
-            # a retransmitted or duplicated reset of the session we are in: resetting again
-            # would let a data frame already delivered through a second time
-            self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
-            self.counters.duplicates += 1
-            self._events.append(DuplicateFrame(seq))
-            if self._ahead(seq):  # a later reset of this session (an answer sent again)
-                self._peer_last_seq = seq
-            if names == self._session:
-                self._confirmed(now)
-            elif not self._reset_outstanding():  # our answer was lost: answer again
-                self._announce(now)
-            return
-        if not self.guard.fresh(opened):
-            self._refuse(seq, MessageType.LINK_RESET, "replayed")
-            return
-        self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
-        self._new_session(seq, opened, session, names, now)
-
-    def _new_session(
-        self, seq: int, opened: OpenedReset, session: bytes, names: bytes, now: float
-    ) -> None:
-        if self._peer_session is not None:
-            self._end_session()
-        elif self._reset_outstanding():
-            self._outstanding = None  # ours named no peer: the one below names this one
-        self._peer_session = session
-        self._tag = bytes(a ^ b for a, b in zip(self._session, session, strict=True))
-        self.guard.begin(opened, self._session, session)
-        self._peer_last_seq = seq
-        self._peer_knows_us = names == self._session
-        self.counters.sessions += 1
-        self.counters.authenticated_sessions += self.guard.authenticated
-        self._events.append(PeerReset(seq))
-        if self._peer_knows_us:
-            self._confirmed(now)
-        else:
-            self._announce(now)
-
-    def _end_session(self) -> None:
-        """Drop what was outstanding or queued for the session that ended; say so."""
-        dropped = [o.message for o in self._queue if o.message is not None]
-        out = self._outstanding
-        if out is not None and out.message is not None:
-            dropped.insert(0, out.message)
-        self._queue.clear()
-        self._outstanding = None
-        self.counters.messages_dropped += len(dropped)
-        self._events.append(SessionEnded(tuple(dropped)))
-
-    def _restart_session(self, now: float) -> None:
-        """Forget the peer's session and reset, authenticated: the terminal restarted (or
-        someone says so; either way, what was in flight is reported as dropped and whatever
-        it was is asked again or looked up)."""
-        if self._reset_outstanding():
-            return  # a reset of ours is on its way already
-        if self._peer_session is not None:
-            self._end_session()
-        self._peer_session = None
-        self._tag = b""
-        self._peer_knows_us = False
-        self.guard.end()
-        self._announce(now)
-
-    def _refuse(self, seq: int, message_type: int, reason: str) -> None:
-        if reason == "forged":
-            self.counters.forged_frames += 1
-        elif reason == "replayed":
-            self.counters.replayed_frames += 1
-        else:
-            self.counters.unauthenticated_frames += 1
-        self._events.append(FrameRefused(seq, message_type, reason))
-
-    def _announce(self, now: float) -> None:
-        """Send our LINK_RESET now, naming the peer's session: it does not know ours."""
-        self._needs_reset = self._answer_due = True
-        self._pump(now)
-
-    def _reset_outstanding(self) -> bool:
-        out = self._outstanding
-        return out is not None and out.message_type == MessageType.LINK_RESET
-
-    def _confirmed(self, now: float) -> None:
-        """The peer has our session id: our reset, if still outstanding, has done its work."""
-        self._peer_knows_us = True
-        self._handshake_deadline = None
-        if self._reset_outstanding():
-            assert self._outstanding is not None
-            self._events.append(MessageDelivered(self._outstanding.seq, None))
-            self._outstanding = None
         self._pump(now)
 
     def _on_data(self, seq: int, message_type: int, payload: bytes, now: float) -> None:

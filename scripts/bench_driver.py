@@ -65,13 +65,13 @@ def run_sales(
     latencies = []
     with Terminal(runner.port.name) as terminal:
         if record is not None:
-            original = terminal._write  # every write of the driver goes through it
+            original = terminal._line.write  # every write of the driver goes through it
 
             def host_write(data: bytes) -> None:
                 record.add("host", bytes(data))
                 original(data)
 
-            terminal._write = host_write  # type: ignore[method-assign]
+            terminal._line.write = host_write  # type: ignore[method-assign]
         terminal.info()  # link resets and warm-up outside the timing
         if record is not None:
             record.chunks.clear()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from miniclient import ROOT, possim
+from miniclient import possim
 
 from driver import (
     AsyncTerminal,
@@ -179,7 +177,7 @@ def test_a_dropped_line_mid_sale_is_recovered_by_lookup(tmp_path: Path) -> None:
 
         def drop_the_line(prompt: Prompt) -> None:
             if prompt.text == "AUTHORISING":
-                t._serial.close()  # the cable is pulled while the host decides
+                t._line.serial.close()  # the cable is pulled while the host decides
 
         outcome = t.sale("12.34", "EUR", client_transaction_id="DROP1", on_prompt=drop_the_line)
         assert (outcome.client_transaction_id, outcome.status) == (
@@ -193,7 +191,7 @@ def test_a_dropped_line_mid_sale_is_recovered_by_lookup(tmp_path: Path) -> None:
 
         def drop(prompt: Prompt) -> None:
             if prompt.text == "AUTHORISING":
-                without._serial.close()
+                without._line.serial.close()
 
         with pytest.raises(OutcomeUnknown) as unknown:
             without.sale("1.00", "EUR", client_transaction_id="DROP2", on_prompt=drop)

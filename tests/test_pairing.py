@@ -136,12 +136,13 @@ def test_wrong_codes_are_refused_and_back_off_and_store_nothing(
             assert failed.value.code in (ErrorCode.WRONG_PAIRING_CODE, ErrorCode.PAIRING_LOCKED)
         assert failed.value.code is ErrorCode.PAIRING_LOCKED  # the third in a row locks
         with pytest.raises(PairingFailed) as locked:
-            terminal.pair("000000", "mallory")
+            terminal.pair(lambda: "000000", "mallory")
         assert locked.value.code is ErrorCode.PAIRING_LOCKED
     assert len(set(codes)) == 3  # a fresh code for each attempt
     assert PairingFile().link_keys(port) is None
     pair_later = subprocess.run(
-        [sys.executable, "-m", "driver.cli", "pair", "--port", port, "--code", "123456"],
+        [sys.executable, "-m", "driver.cli", "pair", "--port", port],
+        input="123456\n",
         capture_output=True,
         text=True,
         timeout=60,

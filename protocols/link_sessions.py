@@ -1,0 +1,188 @@
+"""The sessions of the link: LINK_RESET sent, answered and checked, a new session ending
+what was in flight for the old one, a host starting again after a terminal's restart. A
+part of :class:`protocols.link.Link` (this class is its base), kept apart because it is its
+own responsibility: whom the link talks to, not how frames get there.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from .codes import PROTOCOL_VERSION, MessageType
+from .link_auth import AUTH_RESET_SIZE, RESET_SIZE, SESSION_SIZE, LinkGuard, OpenedReset
+from .link_events import (
+    DeliveryFailed,
+    DuplicateFrame,
+    FrameRefused,
+    LinkCounters,
+    LinkEvent,
+    LinkSettings,
+    MessageDelivered,
+    PeerIncompatible,
+    PeerReset,
+    SessionEnded,
+)
+
+if TYPE_CHECKING:
+    from .link import _Outgoing
+
+__all__ = ["SessionHandshake", "NO_SESSION"]
+
+NO_SESSION = bytes(SESSION_SIZE)
+
+
+class SessionHandshake:
+    """What :class:`~protocols.link.Link` does with LINK_RESET frames and sessions."""
+
+    settings: LinkSettings
+    counters: LinkCounters
+    guard: LinkGuard
+    _events: deque[LinkEvent]
+    _queue: deque[_Outgoing]
+    _outstanding: _Outgoing | None
+    _session: bytes
+    _peer_session: bytes | None
+    _tag: bytes
+    _peer_last_seq: int | None
+    _peer_knows_us: bool
+    _needs_reset: bool
+    _answer_due: bool
+    _handshake_deadline: float | None
+
+    def _pump(self, now: float) -> None:
+        raise NotImplementedError
+
+    def _control(self, message_type: MessageType, seq: int, tag: bytes) -> None:
+        raise NotImplementedError
+
+    def _discard(self, reason: str, size: int = 1) -> None:
+        raise NotImplementedError
+
+    def _ahead(self, seq: int) -> bool:
+        raise NotImplementedError
+
+    def _handshake_failed(self) -> None:
+        self._needs_reset = True
+        self._handshake_deadline = None
+        if self._queue:
+            waiting = self._queue.popleft()
+            self._events.append(DeliveryFailed(-1, waiting.message, 0))
+
+    def _on_reset(self, seq: int, payload: bytes, now: float) -> None:
+        if len(payload) not in (RESET_SIZE, AUTH_RESET_SIZE) or payload[0] != PROTOCOL_VERSION:
+            # version 1 sent a bare 4-byte session id
+            sized = len(payload) in (RESET_SIZE, AUTH_RESET_SIZE)
+            version = payload[0] if sized else 1 if len(payload) == 4 else 0
+            self.counters.frames_discarded += 1
+            self._events.append(PeerIncompatible(version))
+            return
+        opened = self.guard.open_reset(seq, payload)
+        if opened is None:
+            self._refuse(seq, MessageType.LINK_RESET, "forged")
+            return
+        core = opened.core
+        session, names = core[1 : 1 + SESSION_SIZE], core[1 + SESSION_SIZE :]
+        if session == NO_SESSION:
+            self._discard("LINK_RESET without a session id")
+            return
+        if opened.pairing_id is None and self.guard.required and self.guard.role == "host":
+            # A terminal that restarted cannot know our pairing until we reset: its plain
+            # reset is only a sign to start an authenticated session again.
+            self._refuse(seq, MessageType.LINK_RESET, "unauthenticated")
+            self._restart_session(now)
+            return
+        if session == self._peer_session:
+            if not self.guard.same_pairing(opened):
+                self._refuse(seq, MessageType.LINK_RESET, "forged")
+                return
+            # a retransmitted or duplicated reset of the session we are in: resetting again
+            # would let a data frame already delivered through a second time
+            self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
+            self.counters.duplicates += 1
+            self._events.append(DuplicateFrame(seq))
+            if self._ahead(seq):  # a later reset of this session (an answer sent again)
+                self._peer_last_seq = seq
+            if names == self._session:
+                self._confirmed(now)
+            elif not self._reset_outstanding():  # our answer was lost: answer again
+                self._announce(now)
+            return
+        if not self.guard.fresh(opened):
+            self._refuse(seq, MessageType.LINK_RESET, "replayed")
+            return
+        self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
+        self._new_session(seq, opened, session, names, now)
+
+    def _new_session(
+        self, seq: int, opened: OpenedReset, session: bytes, names: bytes, now: float
+    ) -> None:
+        if self._peer_session is not None:
+            self._end_session()
+        elif self._reset_outstanding():
+            self._outstanding = None  # ours named no peer: the one below names this one
+        self._peer_session = session
+        self._tag = bytes(a ^ b for a, b in zip(self._session, session, strict=True))
+        self.guard.begin(opened, self._session, session)
+        self._peer_last_seq = seq
+        self._peer_knows_us = names == self._session
+        self.counters.sessions += 1
+        self.counters.authenticated_sessions += self.guard.authenticated
+        self._events.append(PeerReset(seq))
+        if self._peer_knows_us:
+            self._confirmed(now)
+        else:
+            self._announce(now)
+
+    def _end_session(self) -> None:
+        """Drop what was outstanding or queued for the session that ended; say so."""
+        dropped = [o.message for o in self._queue if o.message is not None]
+        out = self._outstanding
+        if out is not None and out.message is not None:
+            dropped.insert(0, out.message)
+        self._queue.clear()
+        self._outstanding = None
+        self.counters.messages_dropped += len(dropped)
+        self._events.append(SessionEnded(tuple(dropped)))
+
+    def _restart_session(self, now: float) -> None:
+        """Forget the peer's session and reset, authenticated: the terminal restarted (or
+        someone says so; either way, what was in flight is reported as dropped and whatever
+        it was is asked again or looked up)."""
+        if self._reset_outstanding():
+            return  # a reset of ours is on its way already
+        if self._peer_session is not None:
+            self._end_session()
+        self._peer_session = None
+        self._tag = b""
+        self._peer_knows_us = False
+        self.guard.end()
+        self._announce(now)
+
+    def _refuse(self, seq: int, message_type: int, reason: str) -> None:
+        if reason == "forged":
+            self.counters.forged_frames += 1
+        elif reason == "replayed":
+            self.counters.replayed_frames += 1
+        else:
+            self.counters.unauthenticated_frames += 1
+        self._events.append(FrameRefused(seq, message_type, reason))
+
+    def _announce(self, now: float) -> None:
+        """Send our LINK_RESET now, naming the peer's session: it does not know ours."""
+        self._needs_reset = self._answer_due = True
+        self._pump(now)
+
+    def _reset_outstanding(self) -> bool:
+        out = self._outstanding
+        return out is not None and out.message_type == MessageType.LINK_RESET
+
+    def _confirmed(self, now: float) -> None:
+        """The peer has our session id: our reset, if still outstanding, has done its work."""
+        self._peer_knows_us = True
+        self._handshake_deadline = None
+        if self._reset_outstanding():
+            assert self._outstanding is not None
+            self._events.append(MessageDelivered(self._outstanding.seq, None))
+            self._outstanding = None
+        self._pump(now)
