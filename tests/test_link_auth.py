@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import time
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from firmware_sim.keystore_file import KeystoreFile
 from keys.link_keys import TerminalPairings
-from protocols.codes import MessageType
+from protocols.codes import PAIRING_TYPES, MessageType
 from protocols.exchanges import LinkPair, split_frames
 from protocols.frame import Frame, FrameDecoder, encode_frame
 from protocols.link import FrameRefused, MessageReceived, PeerReset, SessionEnded
@@ -203,3 +206,28 @@ def test_a_forged_ack_does_not_count_as_delivery() -> None:
     fake = encode_frame(Frame(seq, MessageType.ACK, tag + bytes(12)))  # counter, MAC made up
     pair.host.receive_data(fake, 0.0)
     assert pair.host.counters.forged_frames == 1 and not pair.host.idle
+
+
+@given(st.binary(max_size=600), st.integers(0, 255))
+def test_any_bytes_in_a_paired_terminal_give_only_link_events_never_a_message(
+    noise: bytes, seq: int
+) -> None:
+    """Bytes from someone without the key, even shaped as frames of every type: nothing is
+    delivered, nothing raises, and what goes out is link control only."""
+    pairings = memory_pairings()
+    pair_keys(pairings)
+    terminal = terminal_link(pairings, required=True)
+    wire = noise
+    for message_type in (MessageType.LINK_RESET, MessageType.SALE_REQUEST, MessageType.ACK):
+        wire += encode_frame(Frame(seq, message_type, noise[:200]))
+    terminal.receive_data(wire, 0.0)
+    terminal.tick(5.0)
+    events = terminal.events()
+    assert not [e for e in events if isinstance(e, MessageReceived) and e.authenticated]
+    assert not [
+        e
+        for e in events
+        if isinstance(e, MessageReceived) and e.message.TYPE not in PAIRING_TYPES
+    ]
+    out = [f for f in FrameDecoder().feed(terminal.data_to_send(), 0.0) if isinstance(f, Frame)]
+    assert all(f.type in (MessageType.ACK, MessageType.NAK, MessageType.LINK_RESET) for f in out)
