@@ -93,6 +93,14 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
         add_host_arguments(host)
 
+    fleet = sub.add_parser(
+        "fleet", help="N simulated terminals paying through an acquirer host, under Locust"
+    )
+    if next((a for a in argv if not a.startswith("-")), None) == "fleet":
+        from firmware_sim.fleet.cli import add_fleet_arguments
+
+        add_fleet_arguments(fleet)
+
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--port", required=True, help="the terminal's port: a path or pyserial URL")
@@ -475,6 +483,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from firmware_sim.host.cli import run_host
 
         return run_host(args)
+    if args.command == "fleet":
+        from firmware_sim.fleet.cli import run_fleet
+
+        return run_fleet(args)
     if args.command == "trace":
         return _print_trace(args.files, args.fields)
     if args.command == "demo":

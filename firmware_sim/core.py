@@ -85,6 +85,7 @@ class TerminalCore:
         counters: Callable[[], dict[str, int]] | None = None,
         merchant: MerchantGuard | None = None,
         pairing: PairingDesk | None = None,
+        pin_pad_device: int | None = None,
     ) -> None:
         self.counters = counters  # the link's and the runner's, for STATUS
         # the merchant password: kept by the runner across power cycles (a cold start must
@@ -117,7 +118,9 @@ class TerminalCore:
         self._outbox: list[tuple[Origin, Message]] = []
         self._deadline: float | None = None
         self.pinpad = PinEntryDevice(
-            self, self.store.pin_pad(*journal.pin_pad_counters()), cardholder_pin
+            self,
+            self.store.pin_pad(*journal.pin_pad_counters(), device=pin_pad_device),
+            cardholder_pin,
         )
         self.commands = HostCommands(self)
         self.records = Records(self)

@@ -30,7 +30,7 @@ from protocols.codes import PinBlockFormat
 from .cipher import tdes_ecb_decrypt, tdes_ecb_encrypt
 from .cryptograms import CardKeys, IssuerKeys
 from .dukpt_aes import AesDukptDevice, AesDukptHost, KeyUsage
-from .dukpt_tdes import KeyVariant, TdesDukptDevice, TdesDukptHost
+from .dukpt_tdes import KeyVariant, TdesDukptDevice, TdesDukptHost, initial_key
 from .emv import derive_icc_master_key
 from .errors import KeyBlockError, PinBlockError, SecureElementError
 from .mac import aes_cmac, verify_mac
@@ -118,17 +118,35 @@ class KeyStore:
     def __repr__(self) -> str:
         return f"KeyStore({', '.join(self._keys)})"
 
-    def pin_pad(self, tdes_counter: int = 1, aes_counter: int = 1) -> PinPad:
+    def pin_pad(
+        self, tdes_counter: int = 1, aes_counter: int = 1, *, device: int | None = None
+    ) -> PinPad:
         """The terminal's PIN pad: a TDES and an AES DUKPT originating device, moved on to
-        the given next counters (those the journal kept) so that no KSN is used twice."""
+        the given next counters (those the journal kept) so that no KSN is used twice.
+
+        ``device``: a fleet's terminal number. The published test device (the shipped IPEK
+        and initial key) when None; else a device of its own, injected here from the BDKs
+        as a key injection facility would: the TDES KSN's device bits and the AES initial
+        key ID's derivation ID are ``device`` (19 and 32 bits), the key set IDs stay."""
         tdes = self["tdes-dukpt-ipek"]
         aes = self["aes-dukpt-ik"]
         ksn = bytes.fromhex(_block(tdes, "KS"))
         ikid = bytes.fromhex(_block(aes, "IK"))
-        pad = PinPad(
-            TdesDukptDevice(tdes._for(Operation.DERIVE_KEYS), ksn),
-            AesDukptDevice(aes._for(Operation.DERIVE_KEYS), ikid),
-        )
+        if device is None:
+            tdes_device = TdesDukptDevice(tdes._for(Operation.DERIVE_KEYS), ksn)
+            aes_device = AesDukptDevice(aes._for(Operation.DERIVE_KEYS), ikid)
+        else:
+            if not 0 <= device < 1 << 19:
+                raise SecureElementError("a fleet's device number is 0 to 524287")
+            # KSN: key set ID (24 bits, from the shipped KSN), TRSM ID 19 bits, counter 21
+            left = int.from_bytes(ksn, "big") >> 40 << 40 | device << 21
+            ksn = left.to_bytes(10, "big")
+            ikid = ikid[:4] + device.to_bytes(4, "big")
+            bdk = self["tdes-dukpt-bdk"]._for(Operation.DERIVE_KEYS)
+            tdes_device = TdesDukptDevice(initial_key(bdk, ksn), ksn)
+            aes_bdk = AesDukptHost(self["aes-dukpt-bdk"]._for(Operation.DERIVE_KEYS))
+            aes_device = AesDukptDevice(aes_bdk.initial_key(ikid), ikid)
+        pad = PinPad(tdes_device, aes_device)
         pad._advance(tdes_counter, aes_counter)
         return pad
 

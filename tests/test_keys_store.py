@@ -75,6 +75,25 @@ def test_pin_pad_reproduces_the_x9_24_1_vector_and_the_verifier_checks_it() -> N
     assert second.pin_block.hex().upper() == "10A01C8D02C69107"  # X9.24-1 Annex A, counter 2
 
 
+def test_a_fleet_device_has_a_ksn_of_its_own_that_the_host_derives_from_the_bdk() -> None:
+    # the device's IPEK is injected from the X9.24-1 test BDK; the X9.24-1 vector's device
+    # (None) keeps the shipped IPEK, checked against the published blocks above
+    store = KeyStore.load()
+    verifier = store.pin_verifier()
+    one, two = store.pin_pad(device=1), store.pin_pad(device=2)
+    first = one.encrypt(Pin("1234"), "4012345678909", PinBlockFormat.ISO_0)
+    other = two.encrypt(Pin("1234"), "4012345678909", PinBlockFormat.ISO_0)
+    assert first.ksn.hex().upper() == "FFFF9876540000200001"  # key set FFFF987654, device 1
+    assert other.ksn.hex().upper() == "FFFF9876540000400001"
+    assert first.pin_block != other.pin_block
+    assert verifier.matches(first, "4012345678909", Pin("1234"))
+    aes = two.encrypt(Pin("987654"), "4111111111111111", PinBlockFormat.ISO_4)
+    assert aes.ksn.hex().upper() == "123456780000000200000001"
+    assert verifier.matches(aes, "4111111111111111", Pin("987654"))
+    with pytest.raises(SecureElementError):
+        store.pin_pad(device=1 << 19)
+
+
 def test_a_key_serves_only_its_usage() -> None:
     store = KeyStore.load()
     with pytest.raises(KeyUsageError):

@@ -1,0 +1,198 @@
+"""The possim locustfile: each Locust user is one simulated terminal (a
+:class:`~firmware_sim.fleet.checkout.FleetTerminal`), paying through the acquirer host at
+``--host tcp://HOST:PORT`` as the mix says. `possim fleet` runs it; so can Locust itself:
+
+    POSSIM_FLEET_RATE=2 locust -f firmware_sim/fleet/locustfile.py --host tcp://127.0.0.1:8583
+
+Each transaction is reported to Locust under its kind with its latency: approvals and
+declines are successes; an error, a time-out, and a host that does not answer (91) are
+failures. When a user stops, its terminal settles (0500 per currency: the host says whether
+its totals agree) and its journal's counts go into this worker's results file
+(``$POSSIM_FLEET_DIR``), which `possim fleet` reconciles with Locust's counts.
+
+Environment: POSSIM_FLEET_MIX (a mix file, else the default mix), POSSIM_FLEET_RATE
+(transactions a second per terminal; 0: think times from the mix), POSSIM_FLEET_DIR,
+POSSIM_FLEET_TIMEOUT (seconds a transaction may take, default 15).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import User, constant_throughput, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from firmware_sim.fleet.checkout import CheckoutError, FleetTerminal, Outcome
+from firmware_sim.fleet.mix import DEFAULT_MIX, Mix
+from firmware_sim.testing import shipped_store
+
+MIX = Mix.parse(
+    Path(os.environ["POSSIM_FLEET_MIX"]).read_text()
+    if os.environ.get("POSSIM_FLEET_MIX")
+    else DEFAULT_MIX
+)
+RATE = float(os.environ.get("POSSIM_FLEET_RATE", "0"))
+TIMEOUT = float(os.environ.get("POSSIM_FLEET_TIMEOUT", "15"))
+TERMINALS_PER_WORKER = 100_000
+_numbers = itertools.count(1)
+RESULTS: dict[str, Any] = {
+    "terminals": 0,
+    "journal": Counter(),
+    "reconciliation": Counter(),
+    "settle_errors": 0,
+}
+
+
+def _amount(rng: random.Random, ending: int | None = None) -> int:
+    """An amount in cents that no test outcome picks (00-99 but 05, 10, 51, 91), or one
+    ending in ``ending``."""
+    cents = rng.choice([c for c in range(100) if c not in (5, 10, 51, 91)])
+    return rng.randint(1, 199) * 100 + (cents if ending is None else ending)
+
+
+def _sale(t: FleetTerminal, rng: random.Random) -> list[Outcome]:
+    return [t.sale(_amount(rng))]
+
+
+def _decline(t: FleetTerminal, rng: random.Random) -> list[Outcome]:
+    return [replace(t.sale(_amount(rng, 51)), kind="decline")]
+
+
+def _refund(t: FleetTerminal, rng: random.Random) -> list[Outcome]:
+    sale = t.sale(_amount(rng))
+    if not sale.approved:
+        return [sale]
+    return [sale, t.refund(max(1, sale.amount // 2), "EUR", sale.reference)]
+
+
+def _preauth(t: FleetTerminal, rng: random.Random) -> list[Outcome]:
+    hold = t.preauth(_amount(rng))
+    if not hold.approved:
+        return [hold]
+    return [hold, t.complete(hold.reference, max(1, hold.amount - 100))]
+
+
+def _cancel(t: FleetTerminal, rng: random.Random) -> list[Outcome]:
+    return [t.cancelled_sale(_amount(rng))]
+
+
+RUNS: dict[str, Callable[[FleetTerminal, random.Random], list[Outcome]]] = {
+    "sale": _sale,
+    "decline": _decline,
+    "refund": _refund,
+    "preauth": _preauth,
+    "cancel": _cancel,
+}
+
+
+class TerminalUser(User):
+    """One terminal of the fleet."""
+
+    def wait_time(self) -> float:
+        if RATE > 0:
+            return float(constant_throughput(RATE)(self))
+        return random.uniform(*MIX.think)
+
+    def on_start(self) -> None:
+        runner = self.environment.runner
+        worker = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+        number = worker * TERMINALS_PER_WORKER + next(_numbers)
+        self.terminal = FleetTerminal(number, self.host or "", shipped_store(), timeout=TIMEOUT)
+        self.rng = random.Random(number)
+        RESULTS["terminals"] += 1
+
+    @task
+    def transact(self) -> None:
+        kind = MIX.pick(self.rng)
+        started = time.perf_counter()
+        try:
+            outcomes = RUNS[kind](self.terminal, self.rng)
+        except CheckoutError as e:
+            self._report(kind, time.perf_counter() - started, e)
+            return
+        for outcome in outcomes:
+            failure = None
+            if outcome.response_code == "91":  # no answer from the host in time
+                failure = CheckoutError(f"{outcome.kind}: the host did not answer (91)")
+            self._report(outcome.kind, outcome.seconds, failure)
+
+    def _report(self, kind: str, seconds: float, failure: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="possim",
+            name=kind,
+            response_time=seconds * 1000,
+            response_length=0,
+            exception=failure,
+            context={},
+        )
+
+    def on_stop(self) -> None:
+        try:
+            RESULTS["reconciliation"].update(self.terminal.settle().values())
+        except Exception:  # noqa: BLE001 - counted; the others still settle
+            RESULTS["settle_errors"] += 1
+        RESULTS["journal"].update(self.terminal.journal.counts())
+        self.terminal.close()
+
+
+def _stats(environment: Any) -> dict[str, Any]:
+    """Locust's figures as they stand: per kind and in all."""
+
+    def figures(entry: Any) -> dict[str, float]:
+        return {
+            "count": entry.num_requests,
+            "failures": entry.num_failures,
+            "p50": entry.get_response_time_percentile(0.50) or 0,
+            "p95": entry.get_response_time_percentile(0.95) or 0,
+            "p99": entry.get_response_time_percentile(0.99) or 0,
+        }
+
+    stats = environment.stats
+    kinds = {name: figures(entry) for (name, _), entry in stats.entries.items()}
+    return {"kinds": kinds, "total": figures(stats.total)}
+
+
+def _write_results(environment: Any, **_: Any) -> None:
+    """Each process its terminals' results; the master (or the only process) Locust's final
+    figures too, which are complete only now (its CSV files may be written before the last
+    transactions end)."""
+    directory = os.environ.get("POSSIM_FLEET_DIR")
+    if not directory:
+        return
+    if not isinstance(environment.runner, MasterRunner):
+        target = Path(directory) / f"worker-{os.getpid()}.json"
+        target.write_text(json.dumps(RESULTS))
+    if not isinstance(environment.runner, WorkerRunner):
+        (Path(directory) / "locust.json").write_text(json.dumps(_stats(environment)))
+
+
+def _report_progress(environment: Any, **_: Any) -> None:
+    """For the one-line progress display: Locust's totals each second, in a small file."""
+    directory = os.environ.get("POSSIM_FLEET_DIR")
+    if not directory or isinstance(environment.runner, WorkerRunner):
+        return
+
+    def loop() -> None:
+        target = Path(directory) / "progress.json"
+        while True:
+            total = environment.stats.total
+            fresh = target.with_suffix(".new")
+            fresh.write_text(json.dumps([total.num_requests, total.num_failures]))
+            fresh.replace(target)
+            gevent.sleep(1.0)
+
+    gevent.spawn(loop)
+
+
+events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]
+events.init.add_listener(_report_progress)  # type: ignore[no-untyped-call]
