@@ -79,15 +79,31 @@ class FleetTerminal:
             host, journal, Identity(terminal_id, merchant_id), store, timeout=timeout
         )
         self.journal = Journal(journal)
-        self.core = TerminalCore(
-            journal=self.journal,
-            authorizer=self.acquirer,
-            store=store,
-            serial_number=terminal_id,
-            pin_pad_device=number,
-        )
+        self._store = store
+        self.core = self._boot()
         self.cardholder = AutoCardholder(card, EntryMode.CHIP)
         self._request_id = 0
+
+    def _boot(self) -> TerminalCore:
+        return TerminalCore(
+            journal=self.journal,
+            authorizer=self.acquirer,
+            store=self._store,
+            serial_number=self.terminal_id,
+            pin_pad_device=self.number,
+        )
+
+    @property
+    def idle(self) -> bool:
+        """Nothing running and nothing left unfinished in the journal."""
+        return self.core.state is TerminalState.IDLE and not self.journal.counts()["unfinished"]
+
+    def restart(self) -> int:
+        """A cold start on the same journal, as after a power cut: what was cut off mid-way
+        is reversed (the reversal queued until the host takes it). How many were."""
+        unfinished = self.journal.counts()["unfinished"]
+        self.core = self._boot()
+        return unfinished
 
     def close(self) -> None:
         self.acquirer.close()

@@ -185,6 +185,7 @@ class FleetReport:
     reconciliation: Counter[str] = field(default_factory=Counter)
     settle_errors: int = 0
     workers: int = 0
+    cut_off: int = 0  # cut off mid-way by the stop: journaled, reversed, never reported
 
     def summary(self, terminals: int, duration: float) -> str:
         total = self.total or KindFigures(0, 0, 0, 0, 0)
@@ -193,8 +194,8 @@ class FleetReport:
             f"fleet: {terminals} terminals, {total.count} transactions in {duration:g} s "
             f"({total.count / duration:,.1f}/s): {kinds or 'none'}; p50/p95/p99 "
             f"{total.p50:g}/{total.p95:g}/{total.p99:g} ms; {total.failures} errors; "
-            f"settled in balance {self.reconciliation.get('in balance', 0)} of "
-            f"{self.terminals} terminals"
+            f"{self.cut_off} cut off by the stop and reversed; settled in balance "
+            f"{self.reconciliation.get('in balance', 0)} of {self.terminals} terminals"
         )
 
     def problems(self, terminals: int) -> list[str]:
@@ -204,11 +205,13 @@ class FleetReport:
         if self.terminals != terminals:
             found.append(f"{self.terminals} terminals reported, not {terminals}")
         requests = self.total.count if self.total else 0
-        if self.journal.get("transactions", 0) != requests:
+        if self.journal.get("transactions", 0) != requests + self.cut_off:
             found.append(
                 f"the journals hold {self.journal.get('transactions', 0)} transactions, "
-                f"Locust counted {requests}"
+                f"Locust counted {requests} and {self.cut_off} were cut off by the stop"
             )
+        if self.journal.get("unfinished", 0):
+            found.append(f"{self.journal['unfinished']} transactions left unfinished")
         unbalanced = {k: v for k, v in self.reconciliation.items() if k != "in balance"}
         if unbalanced or self.settle_errors:
             found.append(
@@ -242,4 +245,5 @@ def read_report(results: Path) -> FleetReport:
         report.journal.update(data["journal"])
         report.reconciliation.update(data["reconciliation"])
         report.settle_errors += int(data["settle_errors"])
+        report.cut_off += int(data["cut_off"])
     return report

@@ -45,11 +45,23 @@ RATE = float(os.environ.get("POSSIM_FLEET_RATE", "0"))
 TIMEOUT = float(os.environ.get("POSSIM_FLEET_TIMEOUT", "15"))
 TERMINALS_PER_WORKER = 100_000
 _numbers = itertools.count(1)
+def _rss() -> int:
+    """This process's resident memory, in bytes (Linux)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 RESULTS: dict[str, Any] = {
+    "rss_at_start": _rss(),  # before any terminal, for the memory a terminal takes
+    "rss_all_running": 0,  # once the last terminal of this process started
     "terminals": 0,
     "journal": Counter(),
     "reconciliation": Counter(),
     "settle_errors": 0,
+    "reported": 0,  # transactions this process reported to Locust
+    "cut_off": 0,  # transactions the stop cut off mid-way: reversed at the restart
 }
 
 
@@ -110,6 +122,7 @@ class TerminalUser(User):
         self.terminal = FleetTerminal(number, self.host or "", shipped_store(), timeout=TIMEOUT)
         self.rng = random.Random(number)
         RESULTS["terminals"] += 1
+        RESULTS["rss_all_running"] = _rss()
 
     @task
     def transact(self) -> None:
@@ -127,6 +140,7 @@ class TerminalUser(User):
             self._report(outcome.kind, outcome.seconds, failure)
 
     def _report(self, kind: str, seconds: float, failure: Exception | None) -> None:
+        RESULTS["reported"] += 1
         self.environment.events.request.fire(
             request_type="possim",
             name=kind,
@@ -137,12 +151,25 @@ class TerminalUser(User):
         )
 
     def on_stop(self) -> None:
+        STOPPED.append(self.terminal)
+
+
+STOPPED: list[FleetTerminal] = []
+
+
+def _settle_all(**_: Any) -> None:
+    """Once every user of this process has stopped: each terminal that was cut off mid-way
+    restarts (its cold start reverses what it had not finished), settles (0500: the host
+    says whether its totals agree), and its journal is counted."""
+    while STOPPED:
+        terminal = STOPPED.pop()
         try:
-            RESULTS["reconciliation"].update(self.terminal.settle().values())
+            RESULTS["cut_off"] += terminal.restart() if not terminal.idle else 0
+            RESULTS["reconciliation"].update(terminal.settle().values())
         except Exception:  # noqa: BLE001 - counted; the others still settle
             RESULTS["settle_errors"] += 1
-        RESULTS["journal"].update(self.terminal.journal.counts())
-        self.terminal.close()
+        RESULTS["journal"].update(terminal.journal.counts())
+        terminal.close()
 
 
 def _stats(environment: Any) -> dict[str, Any]:
@@ -194,5 +221,6 @@ def _report_progress(environment: Any, **_: Any) -> None:
     gevent.spawn(loop)
 
 
+events.test_stop.add_listener(_settle_all)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]
 events.init.add_listener(_report_progress)  # type: ignore[no-untyped-call]
