@@ -21,6 +21,7 @@ core talks to them in plain calls and writes the journal before anything becomes
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from collections.abc import Callable, Hashable
 
 from transitions import MachineError
@@ -50,6 +51,8 @@ from .pairing import PairingDesk
 from .pinpad import PIN_STATES, PinEntryDevice
 from .prompts import LANGUAGES, prompt_text
 from .states import CANCELLABLE_STATES, TRANSITIONS, TerminalState
+
+HISTORY = 200  # transitions kept in TerminalCore.history
 
 __all__ = [
     "CardReader",
@@ -110,7 +113,9 @@ class TerminalCore:
         self.failure: Exception | None = None  # what sent the transaction to ERROR
         self.reconciliation: dict[str, str] = {}  # the acquirer's word on the last batch
         self.power_cycle_requested = False
-        self.history: list[tuple[str, str, str]] = []  # (trigger, source, dest), for students
+        # (trigger, source, dest), for students: the last transactions' worth (a terminal that
+        # runs for months must not keep every transition it ever took)
+        self.history: deque[tuple[str, str, str]] = deque(maxlen=HISTORY)
         self._request_id = 0  # of the request being handled: its answers carry it
         self._command_id = 0  # of the request that started the running command
         self._origin: Origin = None  # where the request being handled came from

@@ -32,6 +32,31 @@ __all__ = ["StateMachine", "Hook"]
 Hook = Callable[[str, TerminalState, TerminalState], None]
 
 
+Lookups = tuple[dict[tuple[TerminalState, str], TerminalState], dict[TerminalState, list[str]]]
+_LOOKUPS: dict[int, tuple[object, Lookups]] = {}
+
+
+def _lookups(table: Iterable[Mapping[str, object]]) -> Lookups:
+    """(state, trigger) -> destination, and each state's triggers: made once per table and
+    shared by every machine that runs it (a fleet runs a thousand)."""
+    known = _LOOKUPS.get(id(table))
+    if known is not None and known[0] is table:
+        return known[1]
+    following: dict[tuple[TerminalState, str], TerminalState] = {}
+    for row in table:
+        sources = row["source"]
+        dest, trigger = row["dest"], str(row["trigger"])
+        assert isinstance(dest, TerminalState)
+        for source in sources if isinstance(sources, list) else [sources]:
+            assert isinstance(source, TerminalState)
+            following[(source, trigger)] = dest
+    triggers: dict[TerminalState, list[str]] = {}
+    for source, trigger in following:
+        triggers.setdefault(source, []).append(trigger)
+    _LOOKUPS[id(table)] = (table, (following, triggers))
+    return following, triggers
+
+
 class StateMachine:
     """Runs ``table`` (rows of trigger, source or sources, destination) from ``initial``.
     ``before`` runs before each transition, ``after`` once the state has changed (the state
@@ -45,17 +70,7 @@ class StateMachine:
         before: Hook | None = None,
         after: Hook | None = None,
     ) -> None:
-        self._next: dict[tuple[TerminalState, str], TerminalState] = {}
-        for row in table:
-            sources = row["source"]
-            dest, trigger = row["dest"], str(row["trigger"])
-            assert isinstance(dest, TerminalState)
-            for source in sources if isinstance(sources, list) else [sources]:
-                assert isinstance(source, TerminalState)
-                self._next[(source, trigger)] = dest
-        self._triggers: dict[TerminalState, list[str]] = {}
-        for source, trigger in self._next:
-            self._triggers.setdefault(source, []).append(trigger)
+        self._next, self._triggers = _lookups(table)
         self.state = initial
         self.before, self.after = before, after
         self._queue: deque[str] = deque()

@@ -50,7 +50,7 @@ from .messages import (
     sign_on_doc,
     transmission_time,
 )
-from .outbox import Outbox, Queued
+from .outbox import Queued, open_outbox
 
 __all__ = ["AcquirerClient", "AcquirerCounters", "parse_acquirer_url"]
 
@@ -97,12 +97,12 @@ class AcquirerClient:
         identity: Identity,
         store: KeyStore | None = None,
         timeout: float = 15.0,
-        retry_interval: float = 5.0,
+        retry_interval: float | None = 5.0,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._address = parse_acquirer_url(url)
-        self.outbox = Outbox(outbox)
+        self.outbox = open_outbox(outbox)
         self.identity = identity
         self._mac: MessageAuthenticator = (store or KeyStore.load()).message_authenticator()
         self.timeout = timeout
@@ -113,17 +113,25 @@ class AcquirerClient:
         self._decoder = LengthPrefixedDecoder()
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._sender = threading.Thread(
-            target=self._send_waiting, args=(retry_interval,), name="possim-acquirer", daemon=True
-        )
-        self._sender.start()
+        # a sender that retries the queue every ``retry_interval`` seconds while the terminal
+        # is idle; None: none (a fleet's terminals flush before each request and at settlement)
+        self._sender: threading.Thread | None = None
+        if retry_interval is not None:
+            self._sender = threading.Thread(
+                target=self._send_waiting,
+                args=(retry_interval,),
+                name="possim-acquirer",
+                daemon=True,
+            )
+            self._sender.start()
 
     def __repr__(self) -> str:
         return f"AcquirerClient(tcp://{self._address[0]}:{self._address[1]})"
 
     def close(self) -> None:
         self._stop.set()
-        self._sender.join(timeout=self.timeout + 1)
+        if self._sender is not None:
+            self._sender.join(timeout=self.timeout + 1)
         with self._lock:
             self._drop()
             self.outbox.close()

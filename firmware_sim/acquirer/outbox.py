@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .messages import Sent
 
-__all__ = ["Outbox", "Queued"]
+__all__ = ["Outbox", "MemoryOutbox", "Queued", "open_outbox"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS acquirer_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -132,3 +132,63 @@ class Outbox:
     def done(self, item: Queued) -> None:
         with self._lock:
             self._db.execute("UPDATE acquirer_outbox SET done = 1 WHERE id = ?", (item.id,))
+
+
+class MemoryOutbox:
+    """The same state in memory, for a terminal whose journal is in memory (a fleet keeps a
+    thousand of these in one process: an SQLite database each would be most of a terminal's
+    memory). Nothing here survives the process, as nothing in its journal does.
+
+    >>> outbox = MemoryOutbox()
+    >>> outbox.next_stan(), [i.doc["t"] for i in [outbox.put("000000000007", {"t": "0420"})]]
+    ('000001', ['0420'])
+    """
+
+    def __init__(self) -> None:
+        self._stan = 0
+        self._sent: dict[str, Sent] = {}
+        self._queue: list[Queued] = []
+        self._done: set[int] = set()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        pass
+
+    def next_stan(self) -> str:
+        with self._lock:
+            self._stan = self._stan % 999999 + 1
+            return f"{self._stan:06d}"
+
+    def about_to_send(self, sent: Sent) -> None:
+        self._sent[sent.reference] = sent
+
+    def sent(self, reference: str) -> Sent | None:
+        return self._sent.get(reference)
+
+    def put(self, reference: str, doc: dict[str, str]) -> Queued:
+        with self._lock:
+            item = Queued(len(self._queue) + 1, reference, doc, 0)
+            self._queue.append(item)
+        return item
+
+    def queued_for(self, reference: str, mti: str) -> bool:
+        return any(i.reference == reference and i.doc["t"] == mti for i in self._queue)
+
+    def waiting(self) -> list[Queued]:
+        return [i for i in self._queue if i.id not in self._done]
+
+    def attempted(self, item: Queued) -> None:
+        with self._lock:
+            index = item.id - 1
+            current = self._queue[index]
+            self._queue[index] = Queued(
+                current.id, current.reference, current.doc, current.attempts + 1
+            )
+
+    def done(self, item: Queued) -> None:
+        self._done.add(item.id)
+
+
+def open_outbox(path: str) -> Outbox | MemoryOutbox:
+    """The acquirer state beside a journal: in its file, or in memory with an in-memory one."""
+    return MemoryOutbox() if path == ":memory:" else Outbox(path)

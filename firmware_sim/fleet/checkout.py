@@ -76,7 +76,12 @@ class FleetTerminal:
         self.terminal_id = terminal_id
         self.timeout = timeout
         self.acquirer = AcquirerClient(
-            host, journal, Identity(terminal_id, merchant_id), store, timeout=timeout
+            host,
+            journal,
+            Identity(terminal_id, merchant_id),
+            store,
+            timeout=timeout,
+            retry_interval=None,  # the queue goes out before each request and at settlement
         )
         self.journal = Journal(journal)
         self._store = store
@@ -121,7 +126,9 @@ class FleetTerminal:
         return self._pay(PreauthRequest(_txn_id(), amount, currency), "preauth")
 
     def complete(self, reference: str, amount: int, currency: str = "EUR") -> Outcome:
-        request = FollowUpRequest(_txn_id(), TransactionKind.COMPLETION, reference, amount, currency)
+        request = FollowUpRequest(
+            _txn_id(), TransactionKind.COMPLETION, reference, amount, currency
+        )
         return self._pay(request, "completion")
 
     def cancelled_sale(self, amount: int, currency: str = "EUR") -> Outcome:

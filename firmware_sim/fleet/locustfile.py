@@ -45,6 +45,8 @@ RATE = float(os.environ.get("POSSIM_FLEET_RATE", "0"))
 TIMEOUT = float(os.environ.get("POSSIM_FLEET_TIMEOUT", "15"))
 TERMINALS_PER_WORKER = 100_000
 _numbers = itertools.count(1)
+
+
 def _rss() -> int:
     """This process's resident memory, in bytes (Linux)."""
     try:
@@ -56,6 +58,7 @@ def _rss() -> int:
 RESULTS: dict[str, Any] = {
     "rss_at_start": _rss(),  # before any terminal, for the memory a terminal takes
     "rss_all_running": 0,  # once the last terminal of this process started
+    "rss_at_stop": 0,  # when the run stopped, before settlement
     "terminals": 0,
     "journal": Counter(),
     "reconciliation": Counter(),
@@ -161,6 +164,7 @@ def _settle_all(**_: Any) -> None:
     """Once every user of this process has stopped: each terminal that was cut off mid-way
     restarts (its cold start reverses what it had not finished), settles (0500: the host
     says whether its totals agree), and its journal is counted."""
+    RESULTS["rss_at_stop"] = _rss()
     while STOPPED:
         terminal = STOPPED.pop()
         try:
