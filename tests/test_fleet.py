@@ -124,5 +124,7 @@ def test_bad_fleet_arguments_are_refused_before_anything_starts(tmp_path: Path) 
     ]:
         done = possim("fleet", "--host", "tcp://127.0.0.1:9", *args)
         assert done.returncode == 2 and reason in done.stderr
-    done = possim("fleet", "--host", "http://x", "--terminals", "1", "--rate", "1", "--duration", "1")
+    done = possim(
+        "fleet", "--host", "http://x", "--terminals", "1", "--rate", "1", "--duration", "1"
+    )
     assert done.returncode == 2

@@ -84,18 +84,26 @@ def run_fleet(args: argparse.Namespace) -> int:
         POSSIM_FLEET_DIR=str(results),
         POSSIM_FLEET_RATE=repr(args.rate / args.terminals),
         POSSIM_FLEET_TIMEOUT=repr(args.timeout),
+        POSSIM_FLEET_DURATION=repr(args.duration),
+        POSSIM_FLEET_WORKERS=str(args.workers),
         POSSIM_FLEET_MIX=str(Path(args.mix).resolve()) if args.mix else "",
     )
     spawn_rate = max(10.0, args.terminals / 2)  # all terminals in within about 2 s
-    common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING"]
+    common = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--loglevel",
+        os.environ.get("POSSIM_FLEET_LOGLEVEL", "WARNING"),
+    ]
     master = [
         *common,
         "-u",
         str(args.terminals),
         "-r",
         repr(spawn_rate),
-        "--run-time",
-        f"{args.duration:g}s",
         "--host",
         args.host,
         "--csv",

@@ -43,6 +43,8 @@ MIX = Mix.parse(
 )
 RATE = float(os.environ.get("POSSIM_FLEET_RATE", "0"))
 TIMEOUT = float(os.environ.get("POSSIM_FLEET_TIMEOUT", "15"))
+DURATION = float(os.environ.get("POSSIM_FLEET_DURATION", "0"))  # seconds; 0: Locust's own
+REPORT_WAIT = 1.0  # for a worker's last report to reach the master
 TERMINALS_PER_WORKER = 100_000
 _numbers = itertools.count(1)
 
@@ -194,17 +196,52 @@ def _stats(environment: Any) -> dict[str, Any]:
 
 
 def _write_results(environment: Any, **_: Any) -> None:
-    """Each process its terminals' results; the master (or the only process) Locust's final
-    figures too, which are complete only now (its CSV files may be written before the last
-    transactions end)."""
+    """This process's terminals' results (once), and, from the master or the only process,
+    Locust's final figures (once)."""
     directory = os.environ.get("POSSIM_FLEET_DIR")
     if not directory:
         return
-    if not isinstance(environment.runner, MasterRunner):
-        target = Path(directory) / f"worker-{os.getpid()}.json"
-        target.write_text(json.dumps(RESULTS))
-    if not isinstance(environment.runner, WorkerRunner):
-        (Path(directory) / "locust.json").write_text(json.dumps(_stats(environment)))
+    mine = Path(directory) / f"worker-{os.getpid()}.json"
+    if not isinstance(environment.runner, MasterRunner) and not mine.exists():
+        mine.write_text(json.dumps(RESULTS))
+    final = Path(directory) / "locust.json"
+    if not isinstance(environment.runner, WorkerRunner) and not final.exists():
+        final.write_text(json.dumps(_stats(environment)))
+
+
+def _run_for_duration(environment: Any, **_: Any) -> None:
+    """End the run after POSSIM_FLEET_DURATION seconds, in an order that loses no count:
+    each worker (or the only process) stops its users, settles its terminals, sends Locust
+    its last figures and writes its results; the master waits for every worker's results,
+    keeps Locust's final figures, then quits. (Locust's --run-time quits the master before
+    the workers' last reports arrive, and its counts fall short of the journals.)"""
+    directory = os.environ.get("POSSIM_FLEET_DIR", "")
+    workers = int(os.environ.get("POSSIM_FLEET_WORKERS", "1"))
+    runner = environment.runner
+    if not DURATION:
+        return
+
+    def stop_here() -> None:
+        gevent.sleep(DURATION)
+        runner.stop()  # the users stop; test_stop settles the terminals
+        if isinstance(runner, WorkerRunner):
+            runner._send_stats()  # the last figures, before the master counts them
+        _write_results(environment)
+        if not isinstance(runner, WorkerRunner):
+            runner.quit()
+
+    def stop_master() -> None:
+        gevent.sleep(DURATION)
+        deadline = time.monotonic() + TIMEOUT + 120
+        while time.monotonic() < deadline:
+            if len(list(Path(directory).glob("worker-*.json"))) >= workers:
+                break
+            gevent.sleep(0.2)
+        gevent.sleep(REPORT_WAIT)  # the workers' last reports, sent before their results
+        _write_results(environment)
+        runner.quit()
+
+    gevent.spawn(stop_master if isinstance(runner, MasterRunner) else stop_here)
 
 
 def _report_progress(environment: Any, **_: Any) -> None:
@@ -225,6 +262,7 @@ def _report_progress(environment: Any, **_: Any) -> None:
     gevent.spawn(loop)
 
 
+events.test_start.add_listener(_run_for_duration)  # type: ignore[no-untyped-call]
 events.test_stop.add_listener(_settle_all)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]
 events.init.add_listener(_report_progress)  # type: ignore[no-untyped-call]
