@@ -128,3 +128,95 @@ def test_bad_fleet_arguments_are_refused_before_anything_starts(tmp_path: Path) 
         "fleet", "--host", "http://x", "--terminals", "1", "--rate", "1", "--duration", "1"
     )
     assert done.returncode == 2
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_fleet(host: str, results: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "driver.cli", "fleet", "--host", host, "--results", str(results)]
+        + list(extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_host_restarted_mid_run_costs_declines_and_the_books_still_balance(
+    tmp_path: Path,
+) -> None:
+    needs_locust()
+    import time
+
+    address = f"127.0.0.1:{_free_port()}"
+    ledger = str(tmp_path / "ledger.sqlite")
+    first, url = spawn_host("--listen", address, "--ledger", ledger)
+    fleet = _start_fleet(
+        url, tmp_path, "--terminals", "8", "--rate", "16", "--duration", "9", "--timeout", "2"
+    )
+    try:
+        time.sleep(4)
+        first.kill()  # the host goes down mid-run, mid-transaction for some
+        first.wait()
+        time.sleep(1.5)
+        second, _ = spawn_host("--listen", address, "--ledger", ledger)  # and comes back
+        try:
+            out, err = fleet.communicate(timeout=120)
+        finally:
+            second.kill()
+            second.wait()
+    finally:
+        fleet.kill()
+    assert fleet.returncode == 0, err[-2000:]
+    summary = out.strip().splitlines()[-1]
+    assert "settled in balance 8 of 8 terminals" in summary
+    assert " 0 errors" not in summary  # the outage is in the figures: declined 91, counted
+
+
+def test_a_slow_host_slows_the_fleet_and_nothing_else(tmp_path: Path) -> None:
+    needs_locust()
+    slow, url = spawn_host("--delay", "0.3")
+    try:
+        done = run_fleet(
+            url, tmp_path, "--terminals", "6", "--rate", "6", "--duration", "4", "--timeout", "3"
+        )
+    finally:
+        slow.kill()
+        slow.wait()
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = json.loads((tmp_path / "locust.json").read_text())
+    assert stats["kinds"]["sale"]["p50"] >= 300 and stats["total"]["failures"] == 0
+
+
+def test_a_worker_killed_mid_run_is_reported_and_the_rest_reconciles(
+    host: str, tmp_path: Path
+) -> None:
+    needs_locust()
+    import time
+
+    import psutil
+
+    fleet = _start_fleet(
+        host, tmp_path, "--terminals", "10", "--rate", "20", "--duration", "8", "--workers", "2"
+    )
+    try:
+        time.sleep(4)
+        workers = [
+            p
+            for p in psutil.Process(fleet.pid).children(recursive=True)
+            if "--worker" in p.cmdline()
+        ]
+        assert len(workers) == 2
+        workers[0].kill()
+        out, err = fleet.communicate(timeout=180)
+    finally:
+        fleet.kill()
+    assert fleet.returncode == 0, err[-2000:]
+    summary = out.strip().splitlines()[-1]
+    assert "1 worker(s) lost" in summary and "settled in balance 5 of 5 terminals" in summary

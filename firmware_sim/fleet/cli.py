@@ -146,6 +146,7 @@ def run_fleet(args: argparse.Namespace) -> int:
         log.close()
         print(file=sys.stderr)
     report = read_report(results)
+    report.expected_workers = args.workers
     print(report.summary(args.terminals, args.duration))
     problems = report.problems(args.terminals)
     for problem in problems:
@@ -194,6 +195,9 @@ class FleetReport:
     settle_errors: int = 0
     workers: int = 0
     cut_off: int = 0  # cut off mid-way by the stop: journaled, reversed, never reported
+    by_worker: dict[str, int] = field(default_factory=dict)  # Locust's count per worker
+    reported_by: set[str] = field(default_factory=set)  # the workers whose results came
+    expected_workers: int = 1
 
     def summary(self, terminals: int, duration: float) -> str:
         total = self.total or KindFigures(0, 0, 0, 0, 0)
@@ -204,15 +208,31 @@ class FleetReport:
             f"{total.p50:g}/{total.p95:g}/{total.p99:g} ms; {total.failures} errors; "
             f"{self.cut_off} cut off by the stop and reversed; settled in balance "
             f"{self.reconciliation.get('in balance', 0)} of {self.terminals} terminals"
+            + (
+                f"; {len(self.lost)} worker(s) lost with their terminals and "
+                f"{sum(self.lost.values())} transactions, not reconciled"
+                if self.lost
+                else ""
+            )
         )
+
+    @property
+    def lost(self) -> dict[str, int]:
+        """Workers Locust heard from whose results never came (killed): what they reported."""
+        if self.expected_workers <= 1:
+            return {}
+        return {w: n for w, n in self.by_worker.items() if w not in self.reported_by}
 
     def problems(self, terminals: int) -> list[str]:
         found = []
         if self.workers == 0:
             return ["no worker wrote its results: the run did not finish"]
-        if self.terminals != terminals:
+        lost = self.lost
+        if self.terminals != terminals and not lost:
             found.append(f"{self.terminals} terminals reported, not {terminals}")
-        requests = self.total.count if self.total else 0
+        # a lost worker's terminals (and their journals) went with it: what it reported to
+        # Locust is left out, and the rest must still agree
+        requests = (self.total.count if self.total else 0) - sum(lost.values())
         if self.journal.get("transactions", 0) != requests + self.cut_off:
             found.append(
                 f"the journals hold {self.journal.get('transactions', 0)} transactions, "
@@ -244,6 +264,7 @@ def read_report(results: Path) -> FleetReport:
         stats = json.loads((results / "locust.json").read_text(encoding="utf-8"))
         report.total = _figures(stats["total"])
         report.kinds = {name: _figures(f) for name, f in stats["kinds"].items()}
+        report.by_worker = {k: int(v) for k, v in stats.get("by_worker", {}).items()}
     except (OSError, ValueError, KeyError):
         pass
     for path in sorted(results.glob("worker-*.json")):
@@ -254,4 +275,5 @@ def read_report(results: Path) -> FleetReport:
         report.reconciliation.update(data["reconciliation"])
         report.settle_errors += int(data["settle_errors"])
         report.cut_off += int(data["cut_off"])
+        report.reported_by.add(str(data.get("client_id", "")))
     return report

@@ -30,7 +30,7 @@ from typing import Any
 
 import gevent
 from locust import User, constant_throughput, events, task
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from firmware_sim.fleet.checkout import CheckoutError, FleetTerminal, Outcome
 from firmware_sim.fleet.mix import DEFAULT_MIX, Mix
@@ -67,7 +67,9 @@ RESULTS: dict[str, Any] = {
     "settle_errors": 0,
     "reported": 0,  # transactions this process reported to Locust
     "cut_off": 0,  # transactions the stop cut off mid-way: reversed at the restart
+    "client_id": "",  # this worker's id at the master
 }
+BY_WORKER: Counter[str] = Counter()  # at the master: requests each worker reported
 
 
 def _amount(rng: random.Random, ending: int | None = None) -> int:
@@ -192,7 +194,7 @@ def _stats(environment: Any) -> dict[str, Any]:
 
     stats = environment.stats
     kinds = {name: figures(entry) for (name, _), entry in stats.entries.items()}
-    return {"kinds": kinds, "total": figures(stats.total)}
+    return {"kinds": kinds, "total": figures(stats.total), "by_worker": dict(BY_WORKER)}
 
 
 def _write_results(environment: Any, **_: Any) -> None:
@@ -202,6 +204,8 @@ def _write_results(environment: Any, **_: Any) -> None:
     if not directory:
         return
     mine = Path(directory) / f"worker-{os.getpid()}.json"
+    if isinstance(environment.runner, WorkerRunner):
+        RESULTS["client_id"] = environment.runner.client_id
     if not isinstance(environment.runner, MasterRunner) and not mine.exists():
         mine.write_text(json.dumps(RESULTS))
     final = Path(directory) / "locust.json"
@@ -234,7 +238,9 @@ def _run_for_duration(environment: Any, **_: Any) -> None:
         gevent.sleep(DURATION)
         deadline = time.monotonic() + TIMEOUT + 120
         while time.monotonic() < deadline:
-            if len(list(Path(directory).glob("worker-*.json"))) >= workers:
+            # every worker still there has written its results (a lost one never will)
+            alive = [c for c in runner.clients.all if c.state != STATE_MISSING]
+            if len(list(Path(directory).glob("worker-*.json"))) >= min(workers, len(alive)):
                 break
             gevent.sleep(0.2)
         gevent.sleep(REPORT_WAIT)  # the workers' last reports, sent before their results
@@ -262,6 +268,11 @@ def _report_progress(environment: Any, **_: Any) -> None:
     gevent.spawn(loop)
 
 
+def _count_worker(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    BY_WORKER[client_id] += int(data.get("stats_total", {}).get("num_requests", 0))
+
+
+events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]
 events.test_start.add_listener(_run_for_duration)  # type: ignore[no-untyped-call]
 events.test_stop.add_listener(_settle_all)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]

@@ -22,6 +22,13 @@ def add_host_arguments(parser: argparse.ArgumentParser) -> None:
         default=":memory:",
         help="the ledger's SQLite file (default: in memory, gone at exit)",
     )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="hold each answer back this long after it is committed (a slow host, for tests)",
+    )
 
 
 def run_host(args: argparse.Namespace) -> int:
@@ -30,7 +37,10 @@ def run_host(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"possim: {e}", file=sys.stderr)
         return 2
-    acquirer = AcquirerHost(args.ledger)
+    if args.delay < 0:
+        print("possim: --delay is seconds, 0 or more", file=sys.stderr)
+        return 2
+    acquirer = AcquirerHost(args.ledger, delay=args.delay)
 
     def ready(bound_host: str, bound_port: int) -> None:
         print(f"tcp://{bound_host}:{bound_port}", flush=True)

@@ -43,8 +43,10 @@ class AcquirerHost:
         ledger: str = ":memory:",
         store: KeyStore | None = None,
         clock: Callable[[], float] = time.time,
+        delay: float = 0.0,
     ) -> None:
         self.ledger = HostLedger(ledger, store)
+        self.delay = delay  # seconds each answer is held back after its commit: a slow host
         self._clock = clock
         self._pending: list[tuple[bytes, asyncio.Future[bytes | None]]] = []
         self._wake: asyncio.Event | None = None
@@ -86,6 +88,8 @@ class AcquirerHost:
                     answer = await self._submit(message)
                     if answer is None:
                         raise AcquirerFormatError("no MTI to answer")
+                    if self.delay:
+                        await asyncio.sleep(self.delay)
                     writer.write(frame(answer))
                 await writer.drain()
         except AcquirerFormatError:
