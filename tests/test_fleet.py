@@ -220,3 +220,40 @@ def test_a_worker_killed_mid_run_is_reported_and_the_rest_reconciles(
     assert fleet.returncode == 0, err[-2000:]
     summary = out.strip().splitlines()[-1]
     assert "1 worker(s) lost" in summary and "settled in balance 5 of 5 terminals" in summary
+
+
+def test_the_web_ui_serves_while_the_run_lasts_and_the_run_still_reconciles(
+    host: str, tmp_path: Path
+) -> None:
+    needs_locust()
+    import time
+    import urllib.request
+
+    port = _free_port()
+    fleet = _start_fleet(
+        host,
+        tmp_path,
+        "--terminals",
+        "4",
+        "--rate",
+        "4",
+        "--duration",
+        "5",
+        "--web",
+        "--web-port",
+        str(port),
+    )
+    try:
+        page = b""
+        for _ in range(40):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        out, err = fleet.communicate(timeout=120)
+    finally:
+        fleet.kill()
+    assert b"locust" in page.lower()
+    assert fleet.returncode == 0, err[-2000:]
+    assert "settled in balance 4 of 4 terminals" in out

@@ -58,7 +58,9 @@ class Outcome:
 
 class FleetTerminal:
     """``number``: the terminal's place in the fleet: its PIN pad is a DUKPT device of its
-    own (KSN device bits), its terminal id (DE 41) ``F`` and seven digits."""
+    own (KSN device bits). ``terminal_id`` (DE 41, 8 characters): ``F`` and seven digits of
+    the number unless given (a fleet names its run in it, so that a host that outlives a run
+    does not take the next run's fresh terminals for the old ones)."""
 
     def __init__(
         self,
@@ -70,8 +72,9 @@ class FleetTerminal:
         card: str = "default",
         merchant_id: str = "POSSIM000000001",
         timeout: float = 15.0,
+        terminal_id: str | None = None,
     ) -> None:
-        terminal_id = f"F{number:07d}"
+        terminal_id = terminal_id or f"F{number:07d}"
         self.number = number
         self.terminal_id = terminal_id
         self.timeout = timeout

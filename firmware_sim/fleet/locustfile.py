@@ -46,6 +46,7 @@ TIMEOUT = float(os.environ.get("POSSIM_FLEET_TIMEOUT", "15"))
 DURATION = float(os.environ.get("POSSIM_FLEET_DURATION", "0"))  # seconds; 0: Locust's own
 REPORT_WAIT = 1.0  # for a worker's last report to reach the master
 TERMINALS_PER_WORKER = 100_000
+RUN = os.environ.get("POSSIM_FLEET_RUN", "F0")[:2]  # two letters naming the run in DE 41
 _numbers = itertools.count(1)
 
 
@@ -126,13 +127,28 @@ class TerminalUser(User):
         runner = self.environment.runner
         worker = runner.worker_index if isinstance(runner, WorkerRunner) else 0
         number = worker * TERMINALS_PER_WORKER + next(_numbers)
-        self.terminal = FleetTerminal(number, self.host or "", shipped_store(), timeout=TIMEOUT)
+        self.terminal = FleetTerminal(
+            number,
+            self.host or "",
+            shipped_store(),
+            timeout=TIMEOUT,
+            terminal_id=f"{RUN}{number:06d}",
+        )
         self.rng = random.Random(number)
         RESULTS["terminals"] += 1
         RESULTS["rss_all_running"] = _rss()
 
     @task
     def transact(self) -> None:
+        """One checkout, in a greenlet of its own: Locust stops users by killing their
+        greenlets, even mid-task, and a checkout cut off mid-authorization would have to be
+        reversed. This one runs to its end (and its report) whatever happens to the user."""
+        checkout = gevent.spawn(self._checkout)
+        IN_FLIGHT.add(checkout)
+        checkout.link(IN_FLIGHT.discard)
+        checkout.join()
+
+    def _checkout(self) -> None:
         kind = MIX.pick(self.rng)
         started = time.perf_counter()
         try:
@@ -162,6 +178,7 @@ class TerminalUser(User):
 
 
 STOPPED: list[FleetTerminal] = []
+IN_FLIGHT: set[Any] = set()  # checkouts still running (their users may be gone)
 
 
 def _settle_all(**_: Any) -> None:
@@ -169,11 +186,13 @@ def _settle_all(**_: Any) -> None:
     restarts (its cold start reverses what it had not finished), settles (0500: the host
     says whether its totals agree), and its journal is counted."""
     RESULTS["rss_at_stop"] = _rss()
+    gevent.joinall(list(IN_FLIGHT), timeout=TIMEOUT + 5)  # let every checkout end
     while STOPPED:
         terminal = STOPPED.pop()
         try:
             RESULTS["cut_off"] += terminal.restart() if not terminal.idle else 0
-            RESULTS["reconciliation"].update(terminal.settle().values())
+            verdicts = terminal.settle()
+            RESULTS["reconciliation"].update(verdicts.values() or ["nothing to settle"])
         except Exception:  # noqa: BLE001 - counted; the others still settle
             RESULTS["settle_errors"] += 1
         RESULTS["journal"].update(terminal.journal.counts())
@@ -213,6 +232,13 @@ def _write_results(environment: Any, **_: Any) -> None:
         final.write_text(json.dumps(_stats(environment)))
 
 
+def _quit(environment: Any) -> None:
+    """The run is over: quit, and close the web UI if one serves (it keeps the process up)."""
+    environment.runner.quit()
+    if environment.web_ui is not None:
+        environment.web_ui.stop()
+
+
 def _run_for_duration(environment: Any, **_: Any) -> None:
     """End the run after POSSIM_FLEET_DURATION seconds, in an order that loses no count:
     each worker (or the only process) stops its users, settles its terminals, sends Locust
@@ -232,7 +258,7 @@ def _run_for_duration(environment: Any, **_: Any) -> None:
             runner._send_stats()  # the last figures, before the master counts them
         _write_results(environment)
         if not isinstance(runner, WorkerRunner):
-            runner.quit()
+            _quit(environment)
 
     def stop_master() -> None:
         gevent.sleep(DURATION)
@@ -245,7 +271,7 @@ def _run_for_duration(environment: Any, **_: Any) -> None:
             gevent.sleep(0.2)
         gevent.sleep(REPORT_WAIT)  # the workers' last reports, sent before their results
         _write_results(environment)
-        runner.quit()
+        _quit(environment)
 
     gevent.spawn(stop_master if isinstance(runner, MasterRunner) else stop_here)
 
