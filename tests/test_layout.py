@@ -56,7 +56,7 @@ def test_a_sale_crosses_each_module_once() -> None:
     core = make_core()
     core.handle_message(SaleRequest("T1", 1234, "EUR"), 1.76e9)
     drain(core, AutoCardholder(), 1.76e9)
-    entered = [dest for _, _, dest in core.history[2:]]  # after the power-on's recovery
+    entered = [dest for _, _, dest in list(core.history)[2:]]  # after the power-on's recovery
     modules = []
     for state in entered:
         handler = core._on_enter[type(core.state)[state]]
@@ -70,3 +70,17 @@ def test_a_sale_crosses_each_module_once() -> None:
         "firmware_sim.application.endings",
         "firmware_sim.core",
     ]
+
+
+def test_the_history_for_students_is_bounded() -> None:
+    # a terminal that runs for months must not keep every transition it ever took
+    from firmware_sim.cardholder import AutoCardholder, drain
+    from firmware_sim.core import HISTORY
+    from firmware_sim.testing import make_core
+    from protocols.messages import SaleRequest
+
+    core = make_core()
+    for i in range(30):
+        core.handle_message(SaleRequest(f"H{i}", 1234, "EUR"), 1.76e9)
+        drain(core, AutoCardholder(), 1.76e9)
+    assert len(core.history) == HISTORY  # 30 sales take more transitions than that
