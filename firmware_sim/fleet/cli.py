@@ -75,8 +75,8 @@ def run_fleet(args: argparse.Namespace) -> int:
         return _fail("possim fleet needs Locust: pip install -e '.[fleet]'")
     if args.terminals < 1 or args.rate <= 0 or args.duration <= 0 or args.workers < 1:
         return _fail("--terminals and --workers are at least 1, --rate and --duration over 0")
-    if args.terminals > 100_000 * args.workers or args.workers > 9:
-        return _fail("at most 100000 terminals a worker, and 9 workers")
+    if args.terminals > 50_000 * args.workers or args.workers > 9:
+        return _fail("at most 50000 terminals a worker, and 9 workers")
     run_id = args.run_id or "".join(random.choice(string.ascii_uppercase) for _ in range(2))
     if len(run_id) != 2 or not run_id.isascii() or not run_id.isalpha():
         return _fail("--run-id is two letters")

@@ -45,7 +45,7 @@ RATE = float(os.environ.get("POSSIM_FLEET_RATE", "0"))
 TIMEOUT = float(os.environ.get("POSSIM_FLEET_TIMEOUT", "15"))
 DURATION = float(os.environ.get("POSSIM_FLEET_DURATION", "0"))  # seconds; 0: Locust's own
 REPORT_WAIT = 1.0  # for a worker's last report to reach the master
-TERMINALS_PER_WORKER = 100_000
+TERMINALS_PER_WORKER = 50_000  # 9 workers of 50,000: DUKPT device numbers stay under 2^19
 RUN = os.environ.get("POSSIM_FLEET_RUN", "F0")[:2]  # two letters naming the run in DE 41
 _numbers = itertools.count(1)
 
