@@ -120,6 +120,7 @@ def test_bad_fleet_arguments_are_refused_before_anything_starts(tmp_path: Path) 
     mix.write_text("[mix]\nteleport = 1\n")
     for args, reason in [
         (["--terminals", "0", "--rate", "1", "--duration", "1"], "at least 1"),
+        (["--terminals", "50001", "--rate", "1", "--duration", "1"], "at most 50000"),
         (["--terminals", "1", "--rate", "1", "--duration", "1", "--mix", str(mix)], "unknown kind"),
     ]:
         done = possim("fleet", "--host", "tcp://127.0.0.1:9", *args)
