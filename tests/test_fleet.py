@@ -95,7 +95,7 @@ def run_fleet(host: str, results: Path, *extra: str) -> subprocess.CompletedProc
 
 def test_possim_fleet_runs_headless_and_reconciles(host: str, tmp_path: Path) -> None:
     needs_locust()
-    done = run_fleet(host, tmp_path, "--terminals", "12", "--rate", "24", "--duration", "4")
+    done = run_fleet(host, tmp_path, "--terminals", "12", "--rate", "24", "--duration", "3")
     assert done.returncode == 0, done.stderr[-2000:]
     summary = done.stdout.strip().splitlines()[-1]
     assert summary.startswith("fleet: 12 terminals, ") and "0 errors" in summary
@@ -108,7 +108,7 @@ def test_possim_fleet_runs_headless_and_reconciles(host: str, tmp_path: Path) ->
 def test_possim_fleet_with_two_workers_reconciles(host: str, tmp_path: Path) -> None:
     needs_locust()
     done = run_fleet(
-        host, tmp_path, "--terminals", "10", "--rate", "20", "--duration", "4", "--workers", "2"
+        host, tmp_path, "--terminals", "10", "--rate", "20", "--duration", "3", "--workers", "2"
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list(tmp_path.glob("worker-*.json"))) == 2
@@ -185,7 +185,7 @@ def test_a_slow_host_slows_the_fleet_and_nothing_else(tmp_path: Path) -> None:
     slow, url = spawn_host("--delay", "0.3")
     try:
         done = run_fleet(
-            url, tmp_path, "--terminals", "6", "--rate", "6", "--duration", "4", "--timeout", "3"
+            url, tmp_path, "--terminals", "6", "--rate", "6", "--duration", "3", "--timeout", "3"
         )
     finally:
         slow.kill()
@@ -204,7 +204,7 @@ def test_a_worker_killed_mid_run_is_reported_and_the_rest_reconciles(
     import psutil
 
     fleet = _start_fleet(
-        host, tmp_path, "--terminals", "10", "--rate", "20", "--duration", "8", "--workers", "2"
+        host, tmp_path, "--terminals", "10", "--rate", "20", "--duration", "7", "--workers", "2"
     )
     try:
         time.sleep(4)
@@ -239,7 +239,7 @@ def test_the_web_ui_serves_while_the_run_lasts_and_the_run_still_reconciles(
         "--rate",
         "4",
         "--duration",
-        "5",
+        "3",
         "--web",
         "--web-port",
         str(port),
