@@ -18,6 +18,7 @@ import pytest
 
 from driver.testing import spawn_host
 from firmware_sim.fleet.checkout import FleetTerminal
+from firmware_sim.fleet.cli import _free_port
 from firmware_sim.fleet.mix import Mix
 from firmware_sim.testing import shipped_store
 from keys import Pin
@@ -129,14 +130,6 @@ def test_bad_fleet_arguments_are_refused_before_anything_starts(tmp_path: Path) 
         "fleet", "--host", "http://x", "--terminals", "1", "--rate", "1", "--duration", "1"
     )
     assert done.returncode == 2
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _start_fleet(host: str, results: Path, *extra: str) -> subprocess.Popen[str]:

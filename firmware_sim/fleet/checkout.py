@@ -25,6 +25,7 @@ from protocols.messages import (
     SaleRequest,
     SettlementRequest,
     TransactionResult,
+    with_request_id,
 )
 
 from ..acquirer import AcquirerClient, Identity
@@ -141,13 +142,17 @@ class FleetTerminal:
     def settle(self) -> dict[str, str]:
         """Close the batch; the host's word on it per currency ("in balance" or not), from
         the reconciliation request (0500) the acquirer client sends."""
-        self._request_id = self._request_id % 0xFFFF + 1
         self.core.reconciliation = {}
         self.core.handle_message(
-            SettlementRequest(request_id=self._request_id), time.time(), ORIGIN
+            SettlementRequest(request_id=self._next_request_id()), time.time(), ORIGIN
         )
         drain_addressed(self.core, self.cardholder, time.time())
         return dict(self.core.reconciliation)
+
+    def _next_request_id(self) -> int:
+        """The next request id, never 0 (which answers nothing)."""
+        self._request_id = self._request_id % 0xFFFF + 1
+        return self._request_id
 
     def _pay(self, request: Message, kind: str, *, cancel: bool = False) -> Outcome:
         started = time.perf_counter()
@@ -158,9 +163,8 @@ class FleetTerminal:
         )
 
     def _run(self, request: Message, *, cancel: bool = False) -> TransactionResult:
-        self._request_id = self._request_id % 0xFFFF + 1
-        request_id = self._request_id
-        object.__setattr__(request, "request_id", request_id)  # a fresh request: not shared
+        request_id = self._next_request_id()
+        request = with_request_id(request, request_id)
         core = self.core
         core.handle_message(request, time.time(), ORIGIN)
         if cancel:  # before the cardholder has looked at the prompt
