@@ -117,7 +117,7 @@ def describe(wire: bytes) -> str:
     if parts.counter:
         text = f"{text} counter={int.from_bytes(parts.counter, 'big')} (MAC)"
     try:
-        message = decode_payload(frame.type, parts.body)
+        message = parts.message or decode_payload(frame.type, parts.body)
     except ProtocolError as e:
         if frame.type == MessageType.PIN_BLOCK_REQUEST and b"*" in payload:
             return f"{text} (the PAN is masked in traces)"

@@ -26,7 +26,7 @@ b'TAG!\\x00\\x01'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .codes import MessageType
 
@@ -263,8 +263,9 @@ class DataParts:
 
     tag: bytes
     counter: bytes  # b"" on an unauthenticated link
-    body: bytes  # the message
+    body: bytes  # the message's bytes
     mac: bytes  # b"" on an unauthenticated link
+    message: Any = None  # the message decoded, or None when it does not decode
 
     def join(self, body: bytes) -> bytes:
         """The payload again around another ``body`` (a redacted one: its MAC then fails)."""
@@ -283,15 +284,14 @@ def data_parts(message_type: int, payload: bytes) -> DataParts:
 
     tag, rest = payload[:TAG_SIZE], payload[TAG_SIZE:]
     try:
-        decode_payload(message_type, rest)
-        return DataParts(tag, b"", rest, b"")
+        return DataParts(tag, b"", rest, b"", decode_payload(message_type, rest))
     except ProtocolError:
         pass
     if len(rest) >= COUNTER_SIZE + FRAME_MAC_SIZE:
         inner = rest[COUNTER_SIZE:-FRAME_MAC_SIZE]
         try:
-            decode_payload(message_type, inner)
-            return DataParts(tag, rest[:COUNTER_SIZE], inner, rest[-FRAME_MAC_SIZE:])
+            message = decode_payload(message_type, inner)
+            return DataParts(tag, rest[:COUNTER_SIZE], inner, rest[-FRAME_MAC_SIZE:], message)
         except ProtocolError:
             pass
     return DataParts(tag, b"", rest, b"")

@@ -25,7 +25,7 @@ from .acquirer.describe import field_lines as iso_field_lines
 from .acquirer.describe import summary as iso_summary
 from .apdu import CommandApdu, Ins, ResponseApdu
 from .codes import MessageType, enum_name
-from .errors import ProtocolError, RemoteProtocolError
+from .errors import RemoteProtocolError
 from .exchanges import describe
 from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
 from .link import RESET_SIZE, TAG_SIZE
@@ -87,10 +87,8 @@ def redact_frame(frame: Frame) -> Frame:
     if frame.type not in _CARRIES_SECRETS:
         return frame
     parts = data_parts(frame.type, frame.payload)
-    tag, body = parts.tag, parts.body
-    try:
-        message = decode_payload(frame.type, body)
-    except ProtocolError:
+    tag, body, message = parts.tag, parts.body, parts.message
+    if message is None:
         return Frame(frame.seq, frame.type, tag)  # cannot tell where the card data is: none kept
     if isinstance(message, PinBlockRequest):
         pan = message.pan.encode()
@@ -182,7 +180,8 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
         rows.append(("counter", parts.counter.hex().upper(), f"frame counter {number}"))
     if cls is not None:
         try:
-            message = decode_payload(frame.type, payload)
+            decoded = parts.message if parts is not None else None
+            message = decoded if decoded is not None else decode_payload(frame.type, payload)
             values = message._wire_values()
             for sub in cls.SCHEMA.subcons:
                 if not sub.name:
