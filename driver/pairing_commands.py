@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import TypeVar
 
 from keys.link_keys import PairingRecord
 from keys.pairing import CODE_DIGITS, PairingError, PairingInitiator
 from protocols.errors import ErrorCode
-from protocols.messages import Message
 from protocols.pairing_messages import (
     PairBegin,
     PairingEntry,
@@ -34,8 +32,6 @@ from .pairings import PairingFile
 from .payments import TerminalCommands, _make
 
 __all__ = ["PairingCommands", "default_host_name"]
-
-A = TypeVar("A", bound=Message)
 
 
 def default_host_name() -> str:
@@ -101,9 +97,3 @@ class PairingCommands(TerminalCommands):
 
     def _step(self, step: PairingStep, digit: int, value: bytes) -> bytes:
         return self._ask(PairStep(step, digit, value), PairStepAnswer).value
-
-    def _ask(self, request: Message, answer: type[A]) -> A:
-        got = self._exchange(request, lambda m: isinstance(m, answer), self.control_timeout, None)
-        response = got[-1]
-        assert isinstance(response, answer)
-        return response

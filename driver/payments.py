@@ -40,6 +40,9 @@ __all__ = ["PaymentCommands"]
 Payment = SaleRequest | RefundRequest | PreauthRequest | FollowUpRequest
 
 
+A = TypeVar("A", bound=Message)
+
+
 class TerminalCommands:
     """What the command mixins need of ``Terminal``: the exchange and the merchant login."""
 
@@ -59,6 +62,13 @@ class TerminalCommands:
         """Log in with the merchant password given to the Terminal, if any, before a
         merchant command (refund, void, tip adjustment, settlement, pairings)."""
         raise NotImplementedError
+
+    def _ask(self, request: Message, answer: type[A]) -> A:
+        """A control request (no card, no prompts) and its one answer of type ``answer``."""
+        got = self._exchange(request, lambda m: isinstance(m, answer), self.control_timeout, None)
+        response = got[-1]
+        assert isinstance(response, answer)
+        return response
 
 
 class PaymentCommands(TerminalCommands):

@@ -393,11 +393,7 @@ class Terminal(PaymentCommands, PairingCommands, MerchantCommands, CardholderCom
         return answer.outcome
 
     def info(self) -> TerminalInfo:
-        got = self._exchange(
-            InfoRequest(), lambda m: isinstance(m, InfoResponse), self.control_timeout, None
-        )
-        response = got[-1]
-        assert isinstance(response, InfoResponse)
+        response = self._ask(InfoRequest(), InfoResponse)
         if response.protocol_version != PROTOCOL_VERSION:
             raise _other_version(response.protocol_version)
         return TerminalInfo(
@@ -426,12 +422,5 @@ class Terminal(PaymentCommands, PairingCommands, MerchantCommands, CardholderCom
     def settle(self) -> Settlement:
         """Close the batch: end-of-day totals per currency. A merchant command."""
         self._as_merchant()
-        got = self._exchange(
-            SettlementRequest(),
-            lambda m: isinstance(m, SettlementResponse),
-            self.control_timeout,
-            None,
-        )
-        response = got[-1]
-        assert isinstance(response, SettlementResponse)
+        response = self._ask(SettlementRequest(), SettlementResponse)
         return Settlement(response.batch_number, response.totals)
