@@ -17,6 +17,8 @@ import atheris
 
 with atheris.instrument_imports():
     from firmware_sim.host import HostLedger
+    from keys.link_keys import MemoryVault, TerminalPairings
+    from keys.pairing import LongTermKey
     from protocols.acquirer.codec import (
         AcquirerFormatError,
         LengthPrefixedDecoder,
@@ -27,9 +29,10 @@ with atheris.instrument_imports():
     )
     from protocols.acquirer.spec import SPEC
     from protocols.apdu import CommandApdu, ResponseApdu
+    from protocols.codes import PAIRING_TYPES
     from protocols.errors import RemoteProtocolError
     from protocols.frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
-    from protocols.link import Link
+    from protocols.link import Link, LinkGuard, MessageReceived
     from protocols.messages import MESSAGE_CLASSES, decode_payload, encode_payload
     from protocols.tlv import decode_tlv, parse_dol
     from protocols.track2 import Track2
@@ -37,6 +40,8 @@ with atheris.instrument_imports():
 import iso8583  # noqa: E402
 
 HOST = HostLedger(":memory:")
+PAIRINGS = TerminalPairings(MemoryVault(), clock=lambda: 1)
+PAIRINGS.add(LongTermKey(bytes(8), bytes(range(32))), "fuzz", now=0)
 
 TYPES = sorted(MESSAGE_CLASSES)
 
@@ -53,11 +58,14 @@ def one_input(data: bytes) -> None:
             if isinstance(event, Frame):
                 assert encode_frame(event) in body
         assert decoder.buffered == 0
-    elif target == 1:
-        link = Link(session=b"FUZZ")
+    elif target == 1:  # a plain link, and a paired terminal's that requires pairing
+        paired = bool(body) and body[0] & 1
+        guard = LinkGuard(PAIRINGS, "terminal", required=True, open_types=PAIRING_TYPES)
+        link = Link(session=b"FUZZ", guard=guard if paired else None)
         link.receive_data(body, 0.0)
         link.tick(5.0)
-        link.events()
+        for event in link.events():  # without the key, nothing authenticated gets through
+            assert not (paired and isinstance(event, MessageReceived) and event.authenticated)
         link.data_to_send()
     elif target == 2 and body:
         try:
