@@ -172,6 +172,11 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     card = sub.add_parser("card", help="serve a catalogue card to pcscd through vpcd")
     card.add_argument("--card", default="default")
     card.add_argument("--vpcd", default="127.0.0.1:35963", metavar="HOST:PORT")
+    oda = sub.add_parser("oda", help="check a card's offline data authentication (SDA, DDA, CDA)")
+    if next((a for a in argv if not a.startswith("-")), None) == "oda":
+        from firmware_sim.emv_cli import add_oda_arguments
+
+        add_oda_arguments(oda)
     trace = sub.add_parser("trace", help="print a recorded trace, annotated")
     trace.add_argument("files", nargs="+", metavar="FILE", help="trace files (host and terminal)")
     trace.add_argument("--fields", action="store_true", help="every frame and APDU field by field")
@@ -468,12 +473,15 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_CODES["rejected"]
     if rest:
         return _fail("rejected", f"unknown arguments: {' '.join(rest)}")
-    if args.command in ("terminal", "card", "cards"):
+    if args.command in ("terminal", "card", "cards", "oda"):
         from firmware_sim.cli import StartFailure, print_cards, run_terminal, serve_card
+        from firmware_sim.emv_cli import run_oda
 
         try:
             if args.command == "terminal":
                 return run_terminal(args)
+            if args.command == "oda":
+                return run_oda(args)
             if args.command == "card":
                 return serve_card(args.card, args.vpcd)
             return print_cards()

@@ -22,9 +22,11 @@ from keys import CardKeys, KeyStore
 from keys.pin import Pin
 from protocols.apdu import CommandApdu, Ins, ResponseApdu, Sw
 from protocols.codes import EntryMode
-from protocols.tlv import Tlv, decode_tlv, encode_tlv, flatten, parse_dol
+from protocols.tlv import Tlv, decode_tlv, encode_tlv, flatten
 
-from .catalogue import AIP, CATALOGUE, CDOL1, CDOL2, PDOL, PPSE, PSE, CardProfile, Cvm
+from .card_personalisation import CardData, personalise_card
+from .card_security import CardSecurity
+from .catalogue import CATALOGUE, PDOL, PPSE, PSE, CardProfile, Cvm
 
 __all__ = [
     "Cvm",
@@ -42,7 +44,7 @@ def _tlv(items: list[Any]) -> bytes:
     return encode_tlv(tlvs)
 
 
-class VirtualCard:
+class VirtualCard(CardSecurity):
     """The card OS. No I/O: ``execute(apdu) -> response``; the reader feeds it. Its ICC
     master key is personalised from the issuer master key of ``store`` (default: the shipped
     test keys); it holds only that key, behind :class:`keys.CardKeys`."""
@@ -55,8 +57,13 @@ class VirtualCard:
         self._session: dict[str, bytes] = {}
         self._pending = b""  # T=0: the answer waiting for GET RESPONSE
         self._pin = Pin(profile.pin)
-        store = store or KeyStore.load()
-        self._keys: CardKeys = store.card_keys(profile.pan, profile.pan_sequence)
+        self.last_online_atc = 0  # 9F13: the ATC when the card last went online
+        self.offline_count = 0  # transactions approved offline since then
+        self._cryptogram = b""  # the last ARQC: script commands are MACed against it
+        self._store = store or KeyStore.load()
+        self._keys: CardKeys = self._store.card_keys(profile.pan, profile.pan_sequence)
+        # records, AFL, AIP and signing key, built once: a card's records do not change
+        self._personalised: CardData = personalise_card(profile, self._store)
 
     def __repr__(self) -> str:
         return f"VirtualCard({self.profile.name!r}, atc={self.atc}, pin_tries={self.pin_tries})"
@@ -86,6 +93,8 @@ class VirtualCard:
             Ins.GET_DATA: self._get_data,
             Ins.VERIFY: self._verify,
             Ins.GENERATE_AC: self._generate_ac,
+            Ins.INTERNAL_AUTHENTICATE: self._internal_authenticate,
+            Ins.PIN_CHANGE_UNBLOCK: self._pin_unblock,
         }.get(apdu.ins)  # type: ignore[call-overload]
         if handler is None:
             return ResponseApdu(b"", Sw.INS_NOT_SUPPORTED).encode()
@@ -146,46 +155,13 @@ class VirtualCard:
             return _tlv(fci), Sw.OK
         return b"", Sw.FILE_NOT_FOUND
 
-    @functools.cached_property
-    def _static_records(self) -> dict[tuple[int, int], bytes]:
-        """The records, built once: a card's records do not change."""
-        return self._records()
-
-    def _records(self) -> dict[tuple[int, int], bytes]:
-        p = self.profile
-        expiry_date = bytes.fromhex(p.expiry + "31")
-        return {
-            (1, 1): _tlv(
-                [(0x70, [(0x61, [(0x4F, p.aid), (0x50, p.label.encode()), (0x87, b"\x01")])])]
-            ),
-            (2, 1): _tlv(
-                [(0x70, [(0x57, p.track2.encode()), (0x5F20, p.cardholder_name.encode())])]
-            ),
-            (2, 2): _tlv(
-                [
-                    (
-                        0x70,
-                        [
-                            (0x5A, bytes.fromhex(p.pan + ("F" if len(p.pan) % 2 else ""))),
-                            (0x5F24, expiry_date),
-                            (0x5F34, bytes.fromhex(p.pan_sequence)),
-                            (0x8C, CDOL1),
-                            (0x8D, CDOL2),
-                            (0x8E, bytes(8) + bytes((p.cvm.value, 0x00))),
-                            (0x5F28, bytes.fromhex("0826")),
-                        ],
-                    )
-                ]
-            ),
-        }
-
     def _read_record(self, apdu: CommandApdu) -> tuple[bytes, int]:
         sfi = apdu.p2 >> 3
         if apdu.p2 & 0x07 != 0x04:
             return b"", Sw.INCORRECT_P1_P2
-        if sfi == 1 and self._selected != PSE or sfi == 2 and self._selected != self.profile.aid:
+        if sfi == 1 and self._selected != PSE or sfi > 1 and self._selected != self.profile.aid:
             return b"", Sw.CONDITIONS_OF_USE_NOT_SATISFIED
-        record = self._static_records.get((sfi, apdu.p1))
+        record = self._personalised.records.get((sfi, apdu.p1))
         return (record, Sw.OK) if record else (b"", Sw.RECORD_NOT_FOUND)
 
     def _gpo(self, apdu: CommandApdu) -> tuple[bytes, int]:
@@ -195,18 +171,19 @@ class VirtualCard:
             return b"", Sw.CONDITIONS_OF_USE_NOT_SATISFIED
         self.atc += 1
         self._session = {"pdol": apdu.data}
-        afl = bytes.fromhex("10010200")  # SFI 2, records 1 to 2, none for offline auth
+        self._cryptogram = b""
+        afl, aip = self._personalised.afl, self._personalised.aip
         pdol_data = apdu.data[2:]
         ttq = pdol_data[:4]
         if any(ttq) and EntryMode.TAP in self.profile.interfaces:
             # contactless (a simplified qVSDC path): the cryptogram comes with GPO, over the
             # PDOL data, the AIP and the ATC; there is no second GENERATE AC
             atc = self.atc.to_bytes(2, "big")
-            cryptogram = self._keys.cryptogram(atc, pdol_data + AIP + atc)
+            cryptogram = self._keys.cryptogram(atc, pdol_data + aip + atc)
             cid = b"\x00" if self.profile.declines_offline else b"\x80"
             self._session.clear()
             template = [
-                (0x82, AIP),
+                (0x82, aip),
                 (0x94, afl),
                 (0x9F36, atc),
                 (0x9F26, cryptogram),
@@ -214,7 +191,7 @@ class VirtualCard:
                 (0x9F10, bytes.fromhex("06010A03A00000")),
             ]
             return _tlv([(0x77, template)]), Sw.OK
-        return _tlv([(0x80, AIP + afl)]), Sw.OK
+        return _tlv([(0x80, aip + afl)]), Sw.OK
 
     def _get_data(self, apdu: CommandApdu) -> tuple[bytes, int]:
         tag = apdu.p1 << 8 | apdu.p2
@@ -222,6 +199,8 @@ class VirtualCard:
             return _tlv([(0x9F36, self.atc.to_bytes(2, "big"))]), Sw.OK
         if tag == 0x9F17:
             return _tlv([(0x9F17, bytes((self.pin_tries,)))]), Sw.OK
+        if tag == 0x9F13:  # last online ATC register, for the terminal's velocity checking
+            return _tlv([(0x9F13, self.last_online_atc.to_bytes(2, "big"))]), Sw.OK
         return b"", Sw.REFERENCED_DATA_NOT_FOUND
 
     def _verify(self, apdu: CommandApdu) -> tuple[bytes, int]:
@@ -235,38 +214,11 @@ class VirtualCard:
         if not 4 <= length <= 12 or not digits.isdigit():
             return b"", Sw.WRONG_DATA
         if Pin(digits).matches(self._pin):
-            self.pin_tries = self.profile.pin_tries
+            self.pin_tries = self.profile.pin_try_limit
             self._session["pin_verified"] = b"\x01"
             return b"", Sw.OK
         self.pin_tries -= 1
         return b"", 0x63C0 | self.pin_tries
-
-    def _generate_ac(self, apdu: CommandApdu) -> tuple[bytes, int]:
-        if "pdol" not in self._session:
-            return b"", Sw.CONDITIONS_OF_USE_NOT_SATISFIED
-        atc = self.atc.to_bytes(2, "big")
-        requested = apdu.p1 & 0xC0
-        if "arqc" not in self._session:  # first GENERATE AC
-            if len(apdu.data) != sum(n for _, n in parse_dol(CDOL1)):
-                return b"", Sw.WRONG_LENGTH
-            # ARQC: this card goes online unless it is one that declines offline
-            cid = 0x80 if requested in (0x80, 0x40) and not self.profile.declines_offline else 0x00
-            cryptogram = self._keys.cryptogram(atc, apdu.data + AIP + atc)
-            if cid == 0x80:
-                self._session["arqc"] = cryptogram
-        else:  # second GENERATE AC: check the issuer's ARPC, then TC or AAC
-            if len(apdu.data) != sum(n for _, n in parse_dol(CDOL2)):
-                return b"", Sw.WRONG_LENGTH
-            arc, issuer_auth = apdu.data[:2], apdu.data[2:12]
-            genuine = issuer_auth[8:10] == arc and self._keys.arpc_matches(
-                atc, self._session["arqc"], issuer_auth[:8], arc
-            )
-            approve = genuine and arc in (b"00", b"10") and requested == 0x40  # 10: partial
-            cid = 0x40 if approve else 0x00
-            cryptogram = self._keys.cryptogram(atc, apdu.data + AIP + atc)
-            self._session.clear()  # the transaction is over for the card
-        iad = bytes.fromhex("06010A03A00000")
-        return _tlv([(0x80, bytes((cid,)) + atc + cryptogram + iad)]), Sw.OK
 
 
 def card_data(records: list[bytes]) -> dict[int, bytes]:

@@ -13,7 +13,21 @@ from enum import Enum
 from protocols.codes import EntryMode
 from protocols.track2 import Track2
 
-__all__ = ["Cvm", "CardProfile", "CATALOGUE", "PSE", "PPSE", "PDOL", "AIP", "CDOL1", "CDOL2"]
+__all__ = [
+    "Cvm",
+    "Oda",
+    "OdaFault",
+    "CardProfile",
+    "CATALOGUE",
+    "PSE",
+    "PPSE",
+    "PDOL",
+    "AIP",
+    "CDOL1",
+    "CDOL2",
+    "DDOL",
+    "OFFLINE_IACS",
+]
 
 PSE = b"1PAY.SYS.DDF01"
 
@@ -23,6 +37,34 @@ PPSE = b"2PAY.SYS.DDF01"
 # TTQ (zero from a contact terminal), amount, currency, unpredictable number
 PDOL = bytes.fromhex("9F66049F02065F2A029F3704")
 AIP = bytes.fromhex("1800")  # cardholder verification and terminal risk management supported
+DDOL = bytes.fromhex("9F3704")  # INTERNAL AUTHENTICATE signs the unpredictable number
+# Issuer action codes of the cards that may approve offline (tags 9F0D default, 9F0E denial,
+# 9F0F online; EMV Book 3 10.7): online for a failed or missing ODA, an expired card, online
+# PIN, a failed cardholder verification and every velocity and floor-limit bit.
+OFFLINE_IACS = (
+    bytes.fromhex("DC4000A800"),
+    bytes.fromhex("0010000000"),
+    bytes.fromhex("DC40A4F800"),
+)
+
+
+class Oda(Enum):
+    """The offline data authentication a card supports (its AIP says so, byte 1)."""
+
+    NONE = 0x00
+    SDA = 0x40
+    DDA = 0x20
+    CDA = 0x01
+
+
+class OdaFault(Enum):
+    """How a catalogue card's ODA data is wrong, for the failure cards."""
+
+    NONE = "none"
+    BAD_SIGNATURE = "its dynamic signature does not verify"
+    EXPIRED_ISSUER_CERTIFICATE = "its issuer certificate expired in December 2020"
+    REVOKED_ISSUER_CERTIFICATE = "its issuer certificate is on the revocation list"
+    MISSING_ICC_CERTIFICATE = "its ICC public key certificate (9F46) is missing"
 
 
 class Cvm(Enum):
@@ -44,7 +86,8 @@ class CardProfile:
     expiry: str = "2812"  # YYMM
     pin: str = "1234"
     cardholder_pin: str | None = None
-    pin_tries: int = 3
+    pin_tries: int = 3  # the PIN try counter as issued
+    pin_try_limit: int = 3  # what a correct PIN or the issuer's unblock sets it back to
     cvm: Cvm = Cvm.ONLINE_PIN
     interfaces: frozenset[EntryMode] = frozenset(
         {EntryMode.CHIP, EntryMode.SWIPE, EntryMode.TAP, EntryMode.QR}
@@ -57,6 +100,24 @@ class CardProfile:
     declines_offline: bool = False
     chip_broken: bool = False
     t0: bool = False  # answers as a T=0 card: 61xx and GET RESPONSE, 6Cxx
+    oda: Oda = Oda.NONE
+    oda_fault: OdaFault = OdaFault.NONE
+    # card risk management: lower and upper consecutive offline limits (9F14, 9F23) and the
+    # issuer action codes; None: the card goes online every time (no IACs: Book 3 defaults)
+    offline_limits: tuple[int, int] | None = None
+    # the issuer sends a PIN UNBLOCK script when this card comes online with its PIN blocked
+    issuer_unblocks_pin: bool = False
+
+    @property
+    def aip(self) -> bytes:
+        """Application interchange profile (82): CVM and risk management, and the ODA (a
+        CDA card supports DDA too, as real ones do).
+
+        >>> CATALOGUE["default"].aip.hex(), CATALOGUE["cda"].aip.hex()
+        ('1800', '3900')
+        """
+        extra = Oda.DDA.value if self.oda is Oda.CDA else 0
+        return bytes((AIP[0] | self.oda.value | extra, AIP[1]))
 
     @property
     def service_code(self) -> str:
@@ -96,6 +157,7 @@ CATALOGUE: dict[str, CardProfile] = {
             "4761739001010044",
             cvm=Cvm.OFFLINE_PIN,
             pin_tries=0,
+            issuer_unblocks_pin=True,
         ),
         CardProfile(
             "expired", "expired in December 2020: declined, 54", "4761739001010051", expiry="2012"
@@ -132,6 +194,66 @@ CATALOGUE: dict[str, CardProfile] = {
             "the chip does not answer: the terminal falls back to the stripe",
             "4761739001010093",
             chip_broken=True,
+        ),
+        CardProfile(
+            "sda",
+            "SDA, offline PIN; approved offline under a floor limit (--floor-limit)",
+            "4761739001010127",
+            oda=Oda.SDA,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
+        ),
+        CardProfile(
+            "dda",
+            "DDA (INTERNAL AUTHENTICATE), offline PIN",
+            "4761739001010135",
+            oda=Oda.DDA,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
+        ),
+        CardProfile(
+            "cda",
+            "CDA: GENERATE AC answers signed, offline PIN",
+            "4761739001010143",
+            oda=Oda.CDA,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
+        ),
+        CardProfile(
+            "oda-bad-signature",
+            "DDA card whose dynamic signature does not verify: declined offline, Z1",
+            "4761739001010150",
+            oda=Oda.DDA,
+            oda_fault=OdaFault.BAD_SIGNATURE,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
+        ),
+        CardProfile(
+            "oda-expired-issuer",
+            "SDA card whose issuer certificate expired in 12/2020: declined offline, Z1",
+            "4761739001010168",
+            oda=Oda.SDA,
+            oda_fault=OdaFault.EXPIRED_ISSUER_CERTIFICATE,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
+        ),
+        CardProfile(
+            "oda-revoked",
+            "SDA card whose issuer certificate is on the revocation list: declined offline, Z1",
+            "4761739001010176",
+            oda=Oda.SDA,
+            oda_fault=OdaFault.REVOKED_ISSUER_CERTIFICATE,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
+        ),
+        CardProfile(
+            "oda-missing-data",
+            "DDA card without its ICC certificate (9F46): ICC data missing, declined offline, Z1",
+            "4761739001010184",
+            oda=Oda.DDA,
+            oda_fault=OdaFault.MISSING_ICC_CERTIFICATE,
+            offline_limits=(3, 5),
+            cvm=Cvm.OFFLINE_PIN,
         ),
         CardProfile(
             "chinese",

@@ -16,6 +16,7 @@ from protocols.messages import TIP_CUSTOM
 
 from .cards import CATALOGUE
 from .core import TerminalCore
+from .emv_cli import add_emv_arguments, emv_settings
 from .layout import table
 from .runner import TerminalConfig, TerminalRunner
 
@@ -124,6 +125,7 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         default=15.0,
         help="seconds to wait for the acquirer's answer before reversing (default 15)",
     )
+    add_emv_arguments(parser)
 
 
 class StartFailure(Exception):
@@ -174,6 +176,10 @@ def run_terminal(args: argparse.Namespace) -> int:
             Pin(args.pin)
         except FieldError:
             return _fail("--pin must be 4 to 12 digits")
+    try:
+        emv = emv_settings(args)
+    except ValueError as e:
+        return _fail(str(e))
     config = TerminalConfig(
         port=args.port,
         journal=args.journal,
@@ -200,6 +206,7 @@ def run_terminal(args: argparse.Namespace) -> int:
         key=args.key,
         require_pairing=args.require_pairing,
         insecure=args.insecure,
+        emv=emv,
     )
     if args.insecure and args.require_pairing:
         return _fail("--insecure and --require-pairing contradict each other: choose one")

@@ -45,6 +45,7 @@ from .commands import FIRMWARE_VERSION, HostCommands
 from .journal import Journal
 from .kernel import CardReader, InProcessReader, redact_apdu, redact_response
 from .kernel.qr import wallet_accepts
+from .kernel.settings import EmvSettings
 from .machine import StateMachine
 from .merchant import MerchantGuard
 from .pairing import PairingDesk
@@ -89,6 +90,7 @@ class TerminalCore:
         merchant: MerchantGuard | None = None,
         pairing: PairingDesk | None = None,
         pin_pad_device: int | None = None,
+        emv: EmvSettings | None = None,
     ) -> None:
         self.counters = counters  # the link's and the runner's, for STATUS
         # the merchant password: kept by the runner across power cycles (a cold start must
@@ -104,6 +106,7 @@ class TerminalCore:
         self.authorizer = authorizer
         self.store = store or KeyStore.load()
         self.catalogue = catalogue or CATALOGUE
+        self.emv = emv or EmvSettings()  # CA keys, revocations, risk management parameters
         self.language = language if language in LANGUAGES else "en"
         self.serial_number = serial_number
         self.random = random

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from keys import EncryptedPinBlock, Pin, PinPad
 from protocols.codes import PinBlockFormat, PinEntry, PromptId
 from protocols.messages import PinBlockRequest, PinBlockResponse
+from protocols.tvr import TvrBit
 
 from .cards import CardProfile
 from .kernel.contact import verify_offline_pin
@@ -94,6 +95,7 @@ class PinEntryDevice:
         elif core.state is S.ONLINE_PIN:
             txn.pin_block = self.keys.encrypt(pin, txn.pan, PinBlockFormat.ISO_0)
             txn.cvm_result = "PIN VERIFIED ONLINE"
+            txn.tvr.set(TvrBit.ONLINE_PIN_ENTERED)
             core.fire("verified")
         else:
             self._verify_offline(pin)
@@ -113,8 +115,13 @@ class PinEntryDevice:
                 core.prompt(PromptId.LAST_PIN_TRY)
             core.fire("pin_incorrect")
         else:
-            txn.response_code = "75"  # PIN tries exceeded
-            core.fire("decline")
+            # PIN try limit exceeded: verification failed (Book 3 10.5.1); the terminal goes
+            # on and action analysis sends it online, where the issuer declines it (75) and
+            # may unblock the PIN with a script
+            txn.tvr.set(TvrBit.PIN_TRY_LIMIT_EXCEEDED)
+            txn.tvr.set(TvrBit.CARDHOLDER_VERIFICATION_FAILED)
+            txn.cvm_result = "PIN TRY LIMIT EXCEEDED"
+            core.fire("verified")
 
     def enter_pin_block_ready(self) -> None:
         block = self._encrypted

@@ -102,6 +102,8 @@ class ReceiptFacts:
     approved_amount: int | None = None  # set when less than amount was approved (partial)
     tip_amount: int = 0
     original_reference: str = ""  # refunds and follow-ups: the transaction they follow
+    # chip data for the merchant's copy (label, value): AID, TVR, TSI, ODA, script results
+    emv: tuple[tuple[str, str], ...] = ()
 
 
 def receipt_lines(facts: ReceiptFacts, language: str, copy: ReceiptCopy) -> tuple[str, ...]:
@@ -137,6 +139,8 @@ def receipt_lines(facts: ReceiptFacts, language: str, copy: ReceiptCopy) -> tupl
         lines.append(spread(word("original"), facts.original_reference, WIDTH))
     if facts.cvm:
         lines.append(word(facts.cvm))
+    if copy is ReceiptCopy.MERCHANT:
+        lines += [spread(label, value, WIDTH) for label, value in facts.emv]
     return tuple(lines)
 
 

@@ -26,6 +26,7 @@ from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
 from .core import TerminalCore
 from .journal import Journal
+from .kernel.settings import EmvSettings
 from .online import connect
 from .pcsc import PcscReader
 from .ports import Port, open_port
@@ -75,6 +76,7 @@ class TerminalConfig:
     key: str | None = None  # ... and its private key
     require_pairing: bool = False  # on a serial line too (TCP always requires it)
     insecure: bool = False  # no pairing, no merchant password: tests and development
+    emv: EmvSettings | None = None  # CA keys, revocations, floor limit (default: shipped)
 
 
 class TerminalRunner:
@@ -150,6 +152,7 @@ class TerminalRunner:
             counters=self.status_counters,
             merchant=self.merchant,
             pairing=self.access.pairing,
+            emv=self.config.emv,
         )
 
     def status_counters(self) -> dict[str, int]:

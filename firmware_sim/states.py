@@ -5,7 +5,7 @@ Waiting states wait for the world (a card, a PIN, the card's removal); every oth
 its work on entry and fires the next trigger itself.
 
 >>> len(TerminalState), len(TRANSITIONS) > 20
-(22, True)
+(23, True)
 >>> sorted(s.name for s in WAITING_STATES)[:2]
 ['CARD_REMOVAL', 'OFFLINE_PIN']
 """
@@ -23,10 +23,11 @@ class TerminalState(Enum):
     CARD_READ = "card read"
     APPLICATION_SELECTION = "application selection"
     READING_APPLICATION_DATA = "reading application data"
+    OFFLINE_DATA_AUTHENTICATION = "offline data authentication and processing restrictions"
     CARDHOLDER_VERIFICATION = "cardholder verification"
     OFFLINE_PIN = "offline PIN: waiting for the PIN, checked by the card"
     ONLINE_PIN = "online PIN: waiting for the PIN, encrypted for the issuer"
-    TERMINAL_RISK_MANAGEMENT = "terminal risk management"
+    TERMINAL_RISK_MANAGEMENT = "terminal risk management"  # and action analysis, 1st GENERATE AC
     ONLINE_AUTHORIZATION = "online authorization"
     COMPLETION = "completion (second GENERATE AC)"
     APPROVED = "approved"
@@ -62,6 +63,7 @@ _FALLIBLE = [
     S.CARD_READ,
     S.APPLICATION_SELECTION,
     S.READING_APPLICATION_DATA,
+    S.OFFLINE_DATA_AUTHENTICATION,
     S.OFFLINE_PIN,
     S.ONLINE_PIN,
     S.TERMINAL_RISK_MANAGEMENT,
@@ -107,6 +109,11 @@ TRANSITIONS: list[dict[str, object]] = [
     {
         "trigger": "data_read",
         "source": S.READING_APPLICATION_DATA,
+        "dest": S.OFFLINE_DATA_AUTHENTICATION,
+    },
+    {
+        "trigger": "authenticated",
+        "source": S.OFFLINE_DATA_AUTHENTICATION,
         "dest": S.CARDHOLDER_VERIFICATION,
     },
     {"trigger": "ask_offline_pin", "source": S.CARDHOLDER_VERIFICATION, "dest": S.OFFLINE_PIN},
@@ -119,6 +126,8 @@ TRANSITIONS: list[dict[str, object]] = [
     },
     {"trigger": "go_online", "source": S.TERMINAL_RISK_MANAGEMENT, "dest": S.ONLINE_AUTHORIZATION},
     {"trigger": "authorized", "source": S.ONLINE_AUTHORIZATION, "dest": S.COMPLETION},
+    # terminal action analysis chose online, or the card approved offline (TC), or declined
+    {"trigger": "approve_offline", "source": S.TERMINAL_RISK_MANAGEMENT, "dest": S.APPROVED},
     {"trigger": "approve", "source": [S.ONLINE_AUTHORIZATION, S.COMPLETION], "dest": S.APPROVED},
     {"trigger": "decline", "source": _DECLINING, "dest": S.DECLINED},
     {"trigger": "print_receipt", "source": [S.APPROVED, S.DECLINED], "dest": S.RECEIPT},

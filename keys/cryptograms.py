@@ -14,19 +14,29 @@ True
 
 from __future__ import annotations
 
-from .emv import derive_icc_master_key, derive_session_key, generate_ac, generate_arpc_method1
+from .emv import (
+    derive_icc_master_key,
+    derive_secure_messaging_key,
+    derive_session_key,
+    generate_ac,
+    generate_arpc_method1,
+    script_mac,
+)
+from .errors import SecureElementError
 from .mac import verify_mac
 
 __all__ = ["CardKeys", "IssuerKeys"]
 
 
 class CardKeys:
-    """A card's application cryptogram key. Session keys per ATC (EMV common derivation)."""
+    """A card's application cryptogram key (session keys per ATC, EMV common derivation)
+    and its secure messaging key for the issuer's script commands."""
 
-    __slots__ = ("_icc_mk",)
+    __slots__ = ("_icc_mk", "_icc_mk_smi")
 
-    def __init__(self, icc_master_key: bytes) -> None:
+    def __init__(self, icc_master_key: bytes, icc_smi_key: bytes = b"") -> None:
         self._icc_mk = icc_master_key
+        self._icc_mk_smi = icc_smi_key
 
     def __repr__(self) -> str:
         return "CardKeys(<ICC MK>)"
@@ -39,14 +49,24 @@ class CardKeys:
         session_key = derive_session_key(self._icc_mk, atc)
         return verify_mac(generate_arpc_method1(session_key, arqc, response_code), arpc)
 
+    def script_mac_matches(self, cryptogram: bytes, command: bytes, mac: bytes) -> bool:
+        """An issuer script command's MAC (Book 2 9.2.1: over the header with Lc, the ATC,
+        the card's last cryptogram and the data; ``command`` is all of that), constant time."""
+        if not self._icc_mk_smi or len(mac) != 8:
+            return False
+        key = derive_secure_messaging_key(self._icc_mk_smi, cryptogram)
+        return verify_mac(script_mac(key, command), mac)
+
 
 class IssuerKeys:
-    """The issuer's master key for application cryptograms (EMV option A/B derivation)."""
+    """The issuer's master keys for application cryptograms and for secure messaging (EMV
+    option A/B derivation of each card's keys)."""
 
-    __slots__ = ("_imk",)
+    __slots__ = ("_imk", "_imk_smi")
 
-    def __init__(self, issuer_master_key: bytes) -> None:
+    def __init__(self, issuer_master_key: bytes, issuer_smi_key: bytes = b"") -> None:
         self._imk = issuer_master_key
+        self._imk_smi = issuer_smi_key
 
     def __repr__(self) -> str:
         return "IssuerKeys(<IMK>)"
@@ -59,3 +79,10 @@ class IssuerKeys:
 
     def arpc(self, pan: str, psn: str, atc: bytes, arqc: bytes, response_code: bytes) -> bytes:
         return generate_arpc_method1(self._session_key(pan, psn, atc), arqc, response_code)
+
+    def script_mac(self, pan: str, psn: str, cryptogram: bytes, command: bytes) -> bytes:
+        """The MAC that ends a script command for this card (see CardKeys.script_mac_matches)."""
+        if not self._imk_smi:
+            raise SecureElementError("this key set has no secure messaging key")
+        icc_mk_smi = derive_icc_master_key(self._imk_smi, pan, psn)
+        return script_mac(derive_secure_messaging_key(icc_mk_smi, cryptogram), command)

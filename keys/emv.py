@@ -22,7 +22,9 @@ __all__ = [
     "derive_icc_master_key_option_a",
     "derive_icc_master_key_option_b",
     "derive_session_key",
+    "derive_secure_messaging_key",
     "generate_ac",
+    "script_mac",
     "verify_ac",
     "generate_arpc_method1",
     "generate_arpc_method2",
@@ -78,6 +80,24 @@ def derive_session_key(icc_mk: bytes, atc: bytes, unpredictable_number: bytes = 
     left = r[:2] + b"\xf0" + r[3:]
     right = r[:2] + b"\x0f" + r[3:]
     return adjust_odd_parity(tdes_ecb_encrypt(icc_mk, left + right))
+
+
+def derive_secure_messaging_key(icc_mk: bytes, application_cryptogram: bytes) -> bytes:
+    """The session key for secure messaging (A1.3.1 with R = the application cryptogram the
+    card last produced): issuer script commands are MACed under it (Book 2 9.2)."""
+    _check_mk(icc_mk)
+    if len(application_cryptogram) != 8:
+        raise SecureElementError("the application cryptogram is 8 bytes")
+    r = application_cryptogram
+    return adjust_odd_parity(
+        tdes_ecb_encrypt(icc_mk, r[:2] + b"\xf0" + r[3:] + r[:2] + b"\x0f" + r[3:])
+    )
+
+
+def script_mac(session_key: bytes, data: bytes) -> bytes:
+    """The 8-byte MAC of a script command (Book 2 9.2.1): ISO 9797-1 algorithm 3, padding 2."""
+    _check_mk(session_key)
+    return mac_iso9797_3(session_key, data, padding=2)
 
 
 def generate_ac(session_key: bytes, data: bytes) -> bytes:

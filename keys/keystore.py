@@ -36,6 +36,7 @@ from .errors import KeyBlockError, PinBlockError, SecureElementError
 from .mac import aes_cmac, verify_mac
 from .pin import Pin
 from .pinblock import decipher_iso4, decode_pin_block, encipher_iso4, encode_pin_block
+from .rsa import RsaPrivateKey
 from .tr31 import KeyBlockHeader, Operation, key_check_value, require_use, unwrap
 
 __all__ = [
@@ -91,6 +92,7 @@ class KeyStore:
 
     def __init__(self, keys: dict[str, StoredKey]) -> None:
         self._keys = keys
+        self._rsa: dict[str, RsaPrivateKey] = {}
 
     @classmethod
     def load(cls, directory: Path | None = None, local_key: bytes | None = None) -> KeyStore:
@@ -153,10 +155,28 @@ class KeyStore:
     def card_keys(self, pan: str, pan_sequence: str) -> CardKeys:
         """Personalise a card: its ICC master key from the issuer master key (EMV A1.4)."""
         imk = self["emv-issuer-mk-ac"]._for(Operation.APPLICATION_CRYPTOGRAM)
-        return CardKeys(derive_icc_master_key(imk, pan, pan_sequence))
+        smi = self._smi_key()
+        return CardKeys(
+            derive_icc_master_key(imk, pan, pan_sequence),
+            derive_icc_master_key(smi, pan, pan_sequence) if smi else b"",
+        )
 
     def issuer(self) -> IssuerKeys:
-        return IssuerKeys(self["emv-issuer-mk-ac"]._for(Operation.APPLICATION_CRYPTOGRAM))
+        return IssuerKeys(
+            self["emv-issuer-mk-ac"]._for(Operation.APPLICATION_CRYPTOGRAM), self._smi_key()
+        )
+
+    def _smi_key(self) -> bytes:
+        key = self._keys.get("emv-issuer-mk-smi")  # key sets from before scripts have none
+        return key._for(Operation.SECURE_MESSAGING) if key is not None else b""
+
+    def rsa_key(self, name: str) -> RsaPrivateKey:
+        """An RSA private key of the store (TR-31 usage S0), parsed once. It signs inside
+        keys/ only: :mod:`keys.card_oda` personalises cards with it."""
+        key = self._rsa.get(name)
+        if key is None:
+            key = self._rsa[name] = RsaPrivateKey.from_der(self[name]._for(Operation.SIGN))
+        return key
 
     def pin_verifier(self) -> PinVerifier:
         """The host side: derives PIN keys from the BDKs to check PIN blocks."""
@@ -164,7 +184,6 @@ class KeyStore:
             TdesDukptHost(self["tdes-dukpt-bdk"]._for(Operation.DERIVE_KEYS)),
             AesDukptHost(self["aes-dukpt-bdk"]._for(Operation.DERIVE_KEYS)),
         )
-
 
     def message_authenticator(self, name: str = "acquirer-mac") -> MessageAuthenticator:
         """MACs of ISO 8583 messages (DE 64) under the acquirer MAC key, both directions."""

@@ -19,6 +19,7 @@ and encrypted in CBC mode under the derived encryption key with the MAC as IV.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,7 +177,10 @@ def wrap(
     block_size, mac_size = (8, 8) if header.version == "B" else (16, 16)
     if header.version == "B" and len(key) not in (8, 16, 24):
         raise KeyBlockError("version B carries TDES keys (8, 16 or 24 bytes)")
-    if header.version == "D" and len(key) not in (8, 16, 24, 32):
+    if header.version == "D" and header.algorithm == "R":
+        if not 64 <= len(key) <= 2048:  # an RSA private key, DER (ANSI X9.143 6.3.1)
+            raise KeyBlockError("an RSA private key is 64 to 2048 bytes of DER")
+    elif header.version == "D" and len(key) not in (8, 16, 24, 32):
         raise KeyBlockError("version D carries keys of 8, 16, 24 or 32 bytes")
     clear_size = 2 + len(key)
     pad_size = -clear_size % block_size
@@ -223,7 +227,8 @@ def unwrap(kbpk: bytes, block: str) -> tuple[KeyBlockHeader, bytes]:
     if not verify_mac(expected, mac):
         raise KeyBlockError("the key block MAC does not verify (wrong KBPK or altered block)")
     bits = int.from_bytes(key_data[:2], "big")
-    if bits % 64 or not 64 <= bits <= (len(key_data) - 2) * 8:
+    unit = 8 if header.algorithm == "R" else 64  # RSA keys are DER, whole bytes
+    if bits % unit or not 64 <= bits <= (len(key_data) - 2) * 8:
         raise KeyBlockError("the key length in the key data is invalid")
     return header, key_data[2 : 2 + bits // 8]
 
@@ -241,6 +246,8 @@ class Operation(Enum):
     DERIVE_KEYS = "derive keys"
     APPLICATION_CRYPTOGRAM = "derive card keys for application cryptograms"
     WRAP_KEYS = "wrap keys"
+    SIGN = "sign"
+    SECURE_MESSAGING = "derive card keys for secure messaging"
 
 
 # TR-31 key usage -> operations it may serve; mode of use -> operations it allows.
@@ -254,8 +261,10 @@ _USAGE = {
     "B0": {Operation.DERIVE_KEYS},
     "B1": {Operation.DERIVE_KEYS},
     "E0": {Operation.APPLICATION_CRYPTOGRAM},
+    "E2": {Operation.SECURE_MESSAGING},  # issuer master key for secure messaging, integrity
     "K0": {Operation.WRAP_KEYS},
     "K1": {Operation.WRAP_KEYS},
+    "S0": {Operation.SIGN},  # asymmetric key pair for digital signature (X9.143)
 }
 _MODE = {
     "B": {
@@ -270,7 +279,8 @@ _MODE = {
     "C": {Operation.GENERATE_MAC, Operation.VERIFY_MAC},
     "G": {Operation.GENERATE_MAC},
     "V": {Operation.VERIFY_MAC},
-    "X": {Operation.DERIVE_KEYS, Operation.APPLICATION_CRYPTOGRAM},
+    "X": {Operation.DERIVE_KEYS, Operation.APPLICATION_CRYPTOGRAM, Operation.SECURE_MESSAGING},
+    "S": {Operation.SIGN},
 }
 
 
@@ -292,7 +302,10 @@ def require_use(header: KeyBlockHeader, operation: Operation) -> None:
 
 def key_check_value(key: bytes, algorithm: str, length: int = 3) -> bytes:
     """KCV: TDES ("T"): the key encrypts eight zero bytes (legacy); AES ("A"): the CMAC of
-    sixteen zero bytes (ANSI X9.24-1-2017). The leftmost ``length`` bytes."""
+    sixteen zero bytes (ANSI X9.24-1-2017); RSA ("R"): the SHA-1 of the key's DER. The
+    leftmost ``length`` bytes."""
+    if algorithm == "R":
+        return hashlib.sha1(key).digest()[:length]
     if algorithm == "T":
         return _tdes_ecb(key, bytes(8))[:length]
     if algorithm == "A":

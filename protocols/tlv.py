@@ -24,6 +24,7 @@ __all__ = [
     "build_dol_data",
     "tag_bytes",
     "is_constructed",
+    "first_object",
 ]
 
 # A decoded TLV: tag and either raw bytes (primitive) or nested TLVs (constructed).
@@ -116,6 +117,20 @@ def decode_tlv(data: bytes, depth: int = 0) -> list[Tlv]:
         items.append((tag, decode_tlv(value, depth + 1) if first & 0x20 else value))
         pos = end
     return items
+
+
+def first_object(data: bytes) -> tuple[int, bytes]:
+    """The tag of the first data object in ``data`` and its value as raw bytes, as sent: what
+    offline data authentication signs of a record (Book 3 10.3).
+
+    >>> first_object(bytes.fromhex("70035A0112"))
+    (112, b'Z\\x01\\x12')
+    """
+    tag, pos = _read_tag(data, 0)
+    length, pos = _read_length(data, pos)
+    if pos + length > len(data):
+        raise _error(f"value of tag {tag:X} runs past the end")
+    return tag, data[pos : pos + length]
 
 
 def flatten(items: list[Tlv]) -> dict[int, bytes]:

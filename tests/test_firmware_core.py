@@ -14,6 +14,7 @@ from firmware_sim.cardholder import AutoCardholder, drain
 from firmware_sim.cards import CATALOGUE, VirtualCard
 from firmware_sim.core import InProcessReader, TerminalCore
 from firmware_sim.journal import Journal
+from firmware_sim.kernel.settings import EmvSettings
 from firmware_sim.states import TRANSITIONS, TerminalState
 from firmware_sim.testing import make_core, shipped_store
 from keys import EncryptedPinBlock, Pin
@@ -132,6 +133,13 @@ def sale(
         ("t0-card", TransactionStatus.APPROVED, "00"),
         ("contactless-only", TransactionStatus.APPROVED, "00"),
         ("chinese", TransactionStatus.APPROVED, "00"),
+        ("sda", TransactionStatus.APPROVED, "00"),
+        ("dda", TransactionStatus.APPROVED, "00"),
+        ("cda", TransactionStatus.APPROVED, "00"),
+        ("oda-bad-signature", TransactionStatus.DECLINED, "Z1"),
+        ("oda-expired-issuer", TransactionStatus.DECLINED, "Z1"),
+        ("oda-revoked", TransactionStatus.DECLINED, "Z1"),
+        ("oda-missing-data", TransactionStatus.DECLINED, "Z1"),
     ],
 )
 def test_every_catalogue_card(card: str, status: TransactionStatus, code: str) -> None:
@@ -389,6 +397,13 @@ def test_simulation_control_drives_a_sale_step_by_step() -> None:
     assert (
         only(terminal.send(SimEnterPin(PinEntry.BYPASS)), TransactionResult).response_code == "55"
     )
+    terminal.send(SimRemoveCard())
+    # ... nor by one whose PIN the card checks
+    terminal.send(SaleRequest("T5", 1234, "EUR"))
+    terminal.send(SimPresentCard("offline-pin", EntryMode.CHIP))
+    assert (
+        only(terminal.send(SimEnterPin(PinEntry.BYPASS)), TransactionResult).response_code == "55"
+    )
 
 
 def test_bad_input_gets_its_code_and_the_terminal_stays_idle() -> None:
@@ -486,6 +501,7 @@ class Failing:
         ("offline-pin", Ins.VERIFY, 0, S.OFFLINE_PIN),
         ("default", Ins.GENERATE_AC, 0, S.TERMINAL_RISK_MANAGEMENT),
         ("default", Ins.GENERATE_AC, 1, S.COMPLETION),
+        ("dda", Ins.INTERNAL_AUTHENTICATE, 0, S.OFFLINE_DATA_AUTHENTICATION),
     ],
 )
 def test_a_card_fault_in_any_state_ends_in_error_then_idle(
@@ -853,6 +869,46 @@ def test_recovery_reverses_an_interrupted_preauthorization_like_a_sale() -> None
         follow(restarted, "C1", K.COMPLETION, stored.reference, 100),
         ErrorCode.ORIGINAL_NOT_APPROVED,
     )
+
+
+def test_offline_approvals_under_the_floor_limit_until_the_card_must_go_online() -> None:
+    """EMV Book 3 10.6-10.8: under the floor limit with random selection off, a card with
+    consecutive offline limits 3 and 5 is approved offline (TC, Y1) until the lower limit is
+    passed; then it goes online, and its counters start again."""
+    settings = EmvSettings(floor_limit=5000, target_percentage=0, max_target_percentage=0)
+    terminal = Terminal("cda", core=make_core(emv=settings))
+    codes = [sale(terminal, f"T{i}", 1234).response_code for i in range(6)]
+    assert codes == ["Y1", "Y1", "Y1", "00", "Y1", "Y1"]
+    assert ("approve_offline", S.TERMINAL_RISK_MANAGEMENT.name, S.APPROVED.name) in SEEN
+    entry = terminal.core.journal.lookup("T0")
+    assert entry is not None and entry.approved and entry.auth_code == "Y1"
+    # every offline approval reached the authorizer as an advice
+    authorizer = terminal.core.authorizer
+    assert isinstance(authorizer, BuiltInAuthorizer)
+    assert [status for _, _, _, status in authorizer.ledger()] == ["authorized"] * 6
+    # over the floor limit: online
+    assert sale(terminal, "T9", 5000).response_code == "00"
+
+
+def test_the_exception_file_declines_offline() -> None:
+    settings = EmvSettings(exception_file=frozenset({CATALOGUE["dda"].pan}))
+    assert sale(Terminal("dda", core=make_core(emv=settings)), "T1").response_code == "Z1"
+    assert sale(Terminal("default", core=make_core(emv=settings)), "T1").response_code == "00"
+
+
+def test_a_blocked_pin_goes_online_and_the_issuer_unblocks_it() -> None:
+    """The pin-blocked card: verification fails (PIN try limit exceeded), action analysis
+    sends it online, the issuer declines 75 and sends a PIN UNBLOCK script (template 72);
+    the card's next sale verifies its PIN."""
+    terminal = Terminal("pin-blocked")
+    assert sale(terminal, "T1").response_code == "75"
+    card = terminal.core.wallet["pin-blocked"]
+    assert card.pin_tries == CATALOGUE["pin-blocked"].pin_try_limit == 3
+    assert sale(terminal, "T2").response_code == "00"
+    # a card whose holder did not ask for it stays blocked
+    wrong = Terminal("wrong-pin")
+    assert sale(wrong, "T1").response_code == "75"
+    assert wrong.core.wallet["wrong-pin"].pin_tries == 0
 
 
 def test_every_state_reached_and_every_transition_taken() -> None:

@@ -3,9 +3,9 @@ on protocols/; bad bytes on the wire; and a kill -9 in the middle of an authoriz
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
-import os
 import subprocess
 import sys
 import time

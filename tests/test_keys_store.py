@@ -20,7 +20,9 @@ CLEAR_TEST_KEYS = {
     "FEDCBA9876543210F1F1F1F1F1F1F1F1",  # AES BDK
     "1273671EA26AC29AFA4D1084127652A1",  # its initial key
     "2B7E151628AED2A6ABF7158809CF4F3C",  # the acquirer MAC key (NIST SP 800-38B D.1)
+    "89ABCDEF0123456776543210FEDCBA98",  # the test issuer master key for secure messaging
 }
+PUBLIC_DATA = {"ca-keys.txt", "ca-keys.test.txt", "revoked-certificates.txt"}
 
 
 def test_shipped_test_key_sets_are_the_published_ones() -> None:
@@ -31,7 +33,13 @@ def test_shipped_test_key_sets_are_the_published_ones() -> None:
         "aes-dukpt-bdk",
         "aes-dukpt-ik",
         "emv-issuer-mk-ac",
+        "emv-issuer-mk-smi",
         "acquirer-mac",
+        "emv-ca-a000000003-e1",
+        "emv-issuer-rsa",
+        "emv-icc-dda",
+        "emv-icc-cda",
+        "emv-icc-oda-bad-signature",
     }
     assert store["tdes-dukpt-bdk"].kcv == "08D7B4"
     assert store["tdes-dukpt-ipek"].header.block("KS") == "FFFF9876543210E00000"
@@ -42,6 +50,8 @@ def test_nothing_is_in_clear_on_disk_but_the_test_local_key() -> None:
     for path in DATA.iterdir():
         text = path.read_text().upper()
         assert not any(key in text for key in CLEAR_TEST_KEYS), path.name
+        if path.name in PUBLIC_DATA:  # public keys and serials: no private key in them
+            continue
         if path.name != "local-key.test.hex":
             assert path.suffix == ".tr31" and text.startswith("D")
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+import keys
 from driver import CancelOutcome, Terminal, TransactionStatus
 from driver.testing import terminal_process
 from firmware_sim.cards import CATALOGUE, VirtualCard
@@ -112,5 +114,50 @@ def test_the_card_reconnects_when_pcscd_restarts(pcscd: PrivatePcscd) -> None:
         reader.power_on()
         assert reader.transmit(bytes.fromhex("80CA9F3600"))[-2:] == b"\x90\x00"
         reader.power_off()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("card", ["cda", "sda"])
+def test_an_independent_emv_client_verifies_the_cards_certificates(
+    pcscd: PrivatePcscd, card: str
+) -> None:
+    """``possim card``'s card through pcscd, read by tests/emv_client.py (pyscard, OpenSSL,
+    ``cryptography``; none of possim's EMV code): the AIP announces the card's ODA, and its
+    certificates and signatures verify under the CA key of ca-keys.test.txt."""
+    from tests.emv_client import (
+        EmvClient,
+        flat,
+        openssl_recover,
+        recover_icc_modulus,
+        recover_issuer_modulus,
+        sha1,
+    )
+
+    fields = (Path(keys.__file__).parent / "data" / "ca-keys.test.txt").read_text().split()
+    ca_modulus = int(fields[-1], 16)
+    server, _ = _serve(card, pcscd.port)
+    try:
+        _wait_for_card(True)
+        client = EmvClient(READER)
+        read = client.read()
+        assert read.tags[0x8F] == b"\xe1"
+        issuer = recover_issuer_modulus(ca_modulus, read)
+        if card == "sda":
+            assert read.tags[0x82] == bytes.fromhex("5800")
+            block = openssl_recover(int.from_bytes(issuer, "big"), 3, read.tags[0x93])
+            assert block[:2] == b"\x6a\x03"
+            assert sha1(block[1:-21], read.static_data) == block[-21:-1]
+        else:
+            assert read.tags[0x82] == bytes.fromhex("3900")  # CDA and DDA
+            icc = recover_icc_modulus(issuer, read)
+            un = bytes.fromhex("01020304")
+            answer, sw = client.send(bytes.fromhex("0088000004") + un + b"\x00")
+            assert sw == 0x9000
+            sdad = flat(answer)[0x80]
+            block = openssl_recover(int.from_bytes(icc, "big"), 3, sdad)
+            assert block[:2] == b"\x6a\x05" and block[-1] == 0xBC
+            assert sha1(block[1:-21], un) == block[-21:-1]
+        client.close()
     finally:
         server.stop()

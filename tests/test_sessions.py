@@ -5,14 +5,12 @@ terminal never dies from what a host sends or fails to send."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 import os
 import random
 import socket
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,10 +18,10 @@ import serial
 from miniclient import MiniClient, possim, start_terminal
 
 from driver import InputRejected, Terminal
-from firmware_sim.runner import TerminalConfig, TerminalRunner
 from driver.faults import hostile_bursts
 from firmware_sim.journal import Journal
 from firmware_sim.reconcile import reconcile
+from firmware_sim.runner import TerminalConfig, TerminalRunner
 from protocols.codes import MessageType, TransactionStatus
 from protocols.link import Link
 from protocols.messages import InfoRequest, SaleRequest

@@ -34,7 +34,7 @@ from protocols.acquirer.codec import (
     frame,
     mac_matches,
 )
-from protocols.acquirer.spec import KIND_MESSAGES, REPEAT
+from protocols.acquirer.spec import REPEAT, message_type
 from protocols.codes import TransactionKind
 from protocols.messages import KindTotals
 
@@ -142,7 +142,7 @@ class AcquirerClient:
         with self._lock:
             self.flush()  # what waits goes first: a reversal before the next request
             self.counters.requests += 1
-            mti, processing_code = KIND_MESSAGES[request.kind]
+            mti, processing_code = message_type(request.kind, request.offline_approval)
             behind = bool(self.outbox.waiting())  # the host has not had all of it: keep order
             if behind and mti != "0220":  # never ahead of what waits: not sent, declined
                 self.counters.unreachable += 1

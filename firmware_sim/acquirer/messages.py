@@ -27,8 +27,8 @@ from protocols.acquirer.spec import (
     ARQC_DATA,
     ARQC_DATA_CONTACTLESS,
     ENTRY_MODE_CODES,
-    KIND_MESSAGES,
     MESSAGES,
+    message_type,
 )
 from protocols.codes import EntryMode, PinBlockFormat, TransactionKind
 from protocols.currency import by_alpha
@@ -98,7 +98,7 @@ def request_doc(
 ) -> dict[str, str]:
     """The 0100, 0200, 0220 or 0400 that asks for ``request``; a 0400 names the request of
     its ``original`` in DE 90 (zeros when the terminal never sent it one)."""
-    mti, processing_code = KIND_MESSAGES[request.kind]
+    mti, processing_code = message_type(request.kind, request.offline_approval)
     doc = {
         "t": mti,
         "3": processing_code,
@@ -206,5 +206,5 @@ def response_of(request: AuthorizationRequest, answer: dict[str, str]) -> Author
             parse_amounts(answer.get("54", ""))
         except (KeyError, ValueError, AcquirerFormatError):
             code, approved_amount = "96", 0  # a partial approval without its amount
-    arpc = parse_icc_response(answer["55"]) if "55" in answer else b""
-    return AuthorizationResponse(code, answer.get("38", ""), arpc, approved_amount)
+    arpc, scripts = parse_icc_response(answer["55"]) if "55" in answer else (b"", b"")
+    return AuthorizationResponse(code, answer.get("38", ""), arpc, approved_amount, scripts)

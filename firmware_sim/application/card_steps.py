@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from protocols.codes import EntryMode, PromptId
 from protocols.currency import by_alpha, format_money
 from protocols.messages import Prompt
+from protocols.tvr import TsiBit
 
 from ..cards import Cvm, VirtualCard
 from ..kernel import InProcessReader
@@ -27,7 +28,9 @@ from ..kernel.contact import (
 )
 from ..kernel.contactless import needs_cvm, select_contactless, ttq
 from ..kernel.magstripe import stripe_accepted
+from ..kernel.oda import authenticate
 from ..kernel.qr import merchant_qr
+from ..kernel.risk import processing_restrictions
 from ..prompts import LANGUAGES
 from ..states import TerminalState
 from .kinds import KIND_RULES
@@ -52,6 +55,7 @@ def emv_terminal_data(core: TerminalCore, txn: Transaction) -> dict[int, bytes]:
         date=when.strftime("%y%m%d"),
         unpredictable_number=core.random(4),
         ttq=ttq(txn.total) if txn.entry_mode is EntryMode.TAP else bytes(4),
+        tvr=txn.tvr.value,
     )
 
 
@@ -65,6 +69,7 @@ class CardSteps:
             S.CARD_READ: self.enter_card_read,
             S.APPLICATION_SELECTION: self.enter_application_selection,
             S.READING_APPLICATION_DATA: self.enter_reading_application_data,
+            S.OFFLINE_DATA_AUTHENTICATION: self.enter_offline_data_authentication,
             S.CARDHOLDER_VERIFICATION: self.enter_cardholder_verification,
             S.QR_DISPLAYED: self.enter_qr_displayed,
         }
@@ -142,7 +147,28 @@ class CardSteps:
             txn.chip = read.chip
         if read.track2 is not None:
             txn.track2 = read.track2
+        txn.static_data, txn.pdol_data = read.static_data, read.pdol_data
         self._core.fire("data_read")
+
+    def enter_offline_data_authentication(self) -> None:
+        """ODA (SDA, DDA; CDA's certificates now, its signature at GENERATE AC), then the
+        processing restrictions (expiry). A tap's card authenticates itself with its
+        cryptogram online here: no ODA (possim does no fDDA)."""
+        txn, core = self._txn(), self._core
+        if txn.entry_mode is EntryMode.CHIP:
+            when = datetime.fromtimestamp(core.now, timezone.utc)
+            txn.oda = authenticate(
+                core.apdu,
+                txn.tags,
+                txn.static_data,
+                core.emv,
+                today=(when.year, when.month),
+                unpredictable_number=core.random(4),
+                tvr=txn.tvr,
+                tsi=txn.tsi,
+            )
+            processing_restrictions(txn.tags, when.strftime("%y%m%d"), txn.tvr)
+        core.fire("authenticated")
 
     def enter_cardholder_verification(self) -> None:
         txn, core = self._txn(), self._core
@@ -161,6 +187,7 @@ class CardSteps:
                 txn.cvm_result = "NO CVM (CONTACTLESS)"
                 core.fire("verified")
         else:
+            txn.tsi.set(TsiBit.CARDHOLDER_VERIFICATION_PERFORMED)
             rule = cvm_rule(txn.tags)
             if rule is Cvm.OFFLINE_PIN:
                 core.fire("ask_offline_pin")

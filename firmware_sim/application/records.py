@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from protocols.codes import ReceiptCopy, TransactionStatus
+from protocols.codes import EntryMode, ReceiptCopy, TransactionStatus
 from protocols.messages import Message, Receipt, TransactionResult
 
 from ..journal import JournalEntry
@@ -16,10 +16,27 @@ from ..receipts import ReceiptFacts, receipt_lines
 
 if TYPE_CHECKING:
     from ..core import TerminalCore
+    from .transaction import Transaction
 
 __all__ = ["Receipts", "Records"]
 
 Receipts = tuple[tuple[str, ...], tuple[str, ...]]  # (cardholder's copy, merchant's copy)
+
+
+def chip_facts(txn: Transaction) -> tuple[tuple[str, str], ...]:
+    """What a contact chip transaction prints on the merchant's copy, as EMV receipts do:
+    the application, the TVR and TSI, the outcome of offline data authentication, the
+    issuer's script results (9F5B)."""
+    if txn.entry_mode is not EntryMode.CHIP or not txn.tags:
+        return ()
+    aid = txn.tags.get(0x84) or txn.tags.get(0x4F) or b""
+    facts = [("AID", aid.hex().upper()), ("TVR", txn.tvr.value.hex().upper())]
+    facts.append(("TSI", txn.tsi.value.hex().upper()))
+    if txn.oda is not None and txn.oda.method is not None:
+        facts.append(("ODA", f"{txn.oda.method.value} {'FAILED' if txn.oda.failure else 'OK'}"))
+    for i in range(0, len(txn.script_results), 5):
+        facts.append(("ISSUER SCRIPT", txn.script_results[i : i + 5].hex().upper()))
+    return tuple(facts)
 
 
 class Records:
@@ -52,6 +69,7 @@ class Records:
             approved_amount=txn.approved_amount,
             tip_amount=txn.tip_amount,
             original_reference=txn.original_reference,
+            emv=chip_facts(txn),
         )
         return self.record(
             status, txn.response_code, txn.auth_code, self.receipts(facts, txn.language)

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from keys import EncryptedPinBlock
 from protocols.codes import EntryMode, SaleOption, TransactionKind, TransactionStatus
 from protocols.track2 import Track2
+from protocols.tvr import Tsi, Tvr
 from protocols.validation import mask_pan
 
 from ..cards import CardProfile
 from ..issuer import ChipData
 from ..journal import JournalEntry
 from ..kernel import CardReader
+from ..kernel.oda import OdaResult
 
 __all__ = ["Transaction"]
 
@@ -45,6 +47,17 @@ class Transaction:
     tip_amount: int = 0
     approved_amount: int | None = None  # the issuer's, when it approved less (partial)
     original: JournalEntry | None = None  # the transaction a refund or follow-up names
+    # EMV: terminal verification results and transaction status information (Book 3 C5,
+    # C6), what offline data authentication found, what the kernel must remember between
+    # the GENERATE ACs (PDOL and CDOL1 data, for CDA), the issuer's scripts and their results
+    tvr: Tvr = field(default_factory=Tvr)
+    tsi: Tsi = field(default_factory=Tsi)
+    oda: OdaResult | None = None
+    static_data: bytes | None = b""
+    pdol_data: bytes = b""
+    cdol1_data: bytes = b""
+    scripts: bytes = b""
+    script_results: bytes = b""
 
     @property
     def pan(self) -> str:

@@ -21,6 +21,7 @@ from protocols.acquirer.spec import (
     ENTRY_MODE_CODES,
     KIND_MESSAGES,
     MESSAGES,
+    OFFLINE_ADVICE,
 )
 from protocols.codes import EntryMode, PinBlockFormat, TransactionKind
 from protocols.currency import by_numeric
@@ -74,7 +75,9 @@ def request_of(doc: dict[str, str], year_month: str) -> AuthorizationRequest:
     try:
         sub = parse_private(doc.get("48", ""))
         kind = _kind(doc, sub)
-        if KIND_MESSAGES[kind][0] != base_mti(mti):
+        # a sale the card approved offline travels as an advice (0220)
+        offline = kind is TransactionKind.SALE and base_mti(mti) == OFFLINE_ADVICE[0]
+        if KIND_MESSAGES[kind][0] != base_mti(mti) and not offline:
             raise AcquirerFormatError(f"a {kind.name.lower()} does not travel in {mti}", mti, 3)
         pan, expiry, track2 = doc.get("2", ""), doc.get("14", ""), doc.get("35", "")
         if track2 and not pan:
@@ -96,6 +99,7 @@ def request_of(doc: dict[str, str], year_month: str) -> AuthorizationRequest:
             original_reference=reference_of(doc, original) if original else "",
             allow_partial=sub.get("PA") == "1",
             track2=track2,
+            offline_approval=offline,
         )
     except AcquirerFormatError as e:
         e.mti = mti
@@ -138,7 +142,7 @@ def answer(doc: dict[str, str], response: AuthorizationResponse) -> dict[str, st
     if response.auth_code:
         out["38"] = response.auth_code
     if response.arpc:
-        out["55"] = icc_response(response.arpc, response.response_code)
+        out["55"] = icc_response(response.arpc, response.response_code, response.scripts)
     if response.response_code == PARTIALLY_APPROVED:
         out["4"] = f"{response.approved_amount:012d}"
         out["54"] = amount_block("57", int(doc["49"]), int(doc["4"]))

@@ -28,7 +28,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from keys import IssuerKeys, KeyStore, Pin, PinVerifier
-from protocols.codes import TransactionKind
+from protocols.acquirer.spec import ARQC_DATA
+from protocols.codes import EntryMode, TransactionKind
+from protocols.tlv import encode_tlv
+from protocols.tvr import Tvr, TvrBit
 from protocols.validation import mask_pan
 
 from ..catalogue import CATALOGUE
@@ -37,6 +40,7 @@ from .requests import (
     APPROVED_CODES,
     FOLLOW_UPS,
     PARTIALLY_APPROVED,
+    PIN_TRIES_EXCEEDED,
     AuthorizationRequest,
     AuthorizationResponse,
 )
@@ -76,6 +80,8 @@ class Issuer:
         self._pins: PinVerifier = store.pin_verifier()
         self._keys: IssuerKeys = store.issuer()
         self._accounts = dict(accounts or {c.pan: c.pin for c in CATALOGUE.values()})
+        # cards whose holders asked the bank to unblock their PIN
+        self._unblock = {c.pan for c in CATALOGUE.values() if c.issuer_unblocks_pin}
         self._db = db
         db.execute(
             "CREATE TABLE IF NOT EXISTS ledger (reference TEXT PRIMARY KEY, kind INTEGER,"
@@ -116,8 +122,8 @@ class Issuer:
             code, auth_code, approved_amount = self._record_new(request)
         if code not in APPROVED_CODES:
             approved_amount = 0
-        arpc = b""
-        if request.chip is not None:
+        arpc, scripts = b"", b""
+        if request.chip is not None and not request.offline_approval:
             arpc = self._keys.arpc(
                 request.pan,
                 request.pan_sequence,
@@ -125,7 +131,23 @@ class Issuer:
                 request.chip.arqc,
                 code.encode(),
             )
-        return AuthorizationResponse(code, auth_code, arpc, approved_amount)
+            scripts = self._scripts(request, code)
+        return AuthorizationResponse(code, auth_code, arpc, approved_amount, scripts)
+
+    def _scripts(self, request: AuthorizationRequest, code: str) -> bytes:
+        """A PIN UNBLOCK script (template 72: after the second GENERATE AC) for a card that
+        came online with its PIN try limit exceeded, when its holder asked the bank to
+        unblock it. The command's MAC is under the card's secure messaging key, over the
+        header, the ATC and the ARQC (EMV Book 2 9.2.1)."""
+        chip = request.chip
+        if code != PIN_TRIES_EXCEEDED or chip is None or request.pan not in self._unblock:
+            return b""
+        header = bytes.fromhex("8424000008")  # PIN CHANGE/UNBLOCK, unblock, Lc: the MAC
+        mac = self._keys.script_mac(
+            request.pan, request.pan_sequence, chip.arqc, header + chip.atc + chip.arqc
+        )
+        script_id = bytes.fromhex("00000001")
+        return encode_tlv([(0x72, [(0x9F18, script_id), (0x86, header + mac)])])
 
     def _record_new(self, request: AuthorizationRequest) -> tuple[str, str, int]:
         code = self._decide(request)
@@ -166,6 +188,12 @@ class Issuer:
         pin = self._accounts.get(request.pan)
         if pin is None:
             return UNKNOWN_CARD
+        chip = request.chip
+        if request.offline_approval:  # an advice: the card approved; its TC must be genuine
+            genuine = chip is not None and self._keys.verify_arqc(
+                request.pan, request.pan_sequence, chip.atc, chip.data, chip.arqc
+            )
+            return "00" if genuine else CRYPTOGRAM_FAILED
         if request.kind is TransactionKind.REFUND:
             return "00"
         if "20" + request.expiry < request.date:
@@ -174,11 +202,12 @@ class Issuer:
             request.pin_block, request.pan, Pin(pin)
         ):
             return INCORRECT_PIN
-        chip = request.chip
         if chip is not None and not self._keys.verify_arqc(
             request.pan, request.pan_sequence, chip.atc, chip.data, chip.arqc
         ):
             return CRYPTOGRAM_FAILED
+        if _pin_try_limit_exceeded(request):
+            return PIN_TRIES_EXCEEDED
         return self._by_amount(request.amount)
 
     @staticmethod
@@ -270,3 +299,24 @@ class Issuer:
             " AND substr(reference, 1, ?) = ?",
             (batch, currency, len(prefix), prefix),
         )
+
+
+def _tvr_offset() -> int:
+    offset = 0
+    for tag, size in ARQC_DATA:
+        if tag == 0x95:
+            return offset
+        offset += size
+    raise LookupError("the ARQC data has no TVR")
+
+
+_TVR_AT = _tvr_offset()  # where the TVR sits in a contact card's ARQC data (its CDOL1)
+
+
+def _pin_try_limit_exceeded(request: AuthorizationRequest) -> bool:
+    """What the terminal said in the TVR it sent with the ARQC (contact cards)."""
+    chip = request.chip
+    if chip is None or request.entry_mode is not EntryMode.CHIP:
+        return False
+    tvr = chip.data[_TVR_AT : _TVR_AT + 5]
+    return len(tvr) == 5 and Tvr(tvr).has(TvrBit.PIN_TRY_LIMIT_EXCEEDED)

@@ -16,11 +16,15 @@ __all__ = [
     "APPROVED_CODES",
     "PARTIALLY_APPROVED",
     "FOLLOW_UPS",
+    "OFFLINE_APPROVED",
+    "PIN_TRIES_EXCEEDED",
 ]
 
 # Response codes of ISO 8583 field 39 that the test outcomes use.
 AMOUNT_OUTCOMES = {51: "51", 5: "05", 91: "91"}
 PARTIALLY_APPROVED = "10"
+OFFLINE_APPROVED = "Y1"  # the card approved offline (EMV ARC Y1); the terminal's auth code too
+PIN_TRIES_EXCEEDED = "75"
 APPROVED_CODES = frozenset({"00", PARTIALLY_APPROVED})
 FOLLOW_UPS = frozenset(
     {
@@ -58,6 +62,7 @@ class AuthorizationRequest:
     original_reference: str = ""
     allow_partial: bool = False  # the terminal accepts a partial approval (code 10)
     track2: str = ""  # as read (swipe) or the chip's track 2 equivalent; "" if none
+    offline_approval: bool = False  # an advice: the card approved offline (chip holds the TC)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class AuthorizationResponse:
     auth_code: str = ""
     arpc: bytes = b""  # ARPC method 1; the issuer authentication data is ARPC || ARC
     approved_amount: int = 0  # the whole amount, or less on a partial approval
+    scripts: bytes = b""  # issuer scripts: templates 71 and 72, BER-TLV (EMV Book 3 10.10)
 
     @property
     def approved(self) -> bool:

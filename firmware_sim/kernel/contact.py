@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from keys import Pin
 from protocols.apdu import CommandApdu, Ins, ResponseApdu, Sw
-from protocols.tlv import build_dol_data, decode_tlv, flatten, parse_dol
+from protocols.tlv import build_dol_data, decode_tlv, first_object, flatten, parse_dol
 from protocols.track2 import Track2
 
 from ..cards import PSE, Cvm
@@ -32,15 +32,11 @@ __all__ = [
     "InProcessReader",
     "cvm_rule",
     "exchange_with",
-    "first_generate_ac",
     "read_application_data",
-    "second_generate_ac",
     "select_application",
     "terminal_data",
     "verify_offline_pin",
 ]
-
-CID_ARQC = 0x80  # cryptogram information data: an ARQC (go online); 0x00 is an AAC, 0x40 a TC
 
 
 def exchange_with(reader: CardReader) -> Apdu:
@@ -111,6 +107,7 @@ def terminal_data(
     date: str,
     unpredictable_number: bytes,
     ttq: bytes = bytes(4),
+    tvr: bytes = bytes(5),
 ) -> dict[int, bytes]:
     """The terminal's data objects that PDOL and CDOL ask for (EMV Book 3 Annex A).
     ``date`` is YYMMDD; ``transaction_type`` is tag 9C (00 goods, 20 refund)."""
@@ -118,7 +115,7 @@ def terminal_data(
         0x9F02: bytes.fromhex(f"{amount:012d}"),
         0x9F03: bytes(6),
         0x9F1A: bytes.fromhex("0826"),
-        0x95: bytes(5),
+        0x95: tvr,
         0x5F2A: bytes.fromhex(f"{currency_numeric:04d}"),
         0x9A: bytes.fromhex(date),
         0x9C: bytes((transaction_type,)),
@@ -129,10 +126,15 @@ def terminal_data(
 
 @dataclass
 class ApplicationData:
-    """What GET PROCESSING OPTIONS and the records gave beyond the tags."""
+    """What GET PROCESSING OPTIONS and the records gave beyond the tags: for offline data
+    authentication, the records the AFL marked (the value of each template 70 of SFI 1 to
+    10, the whole record above; None when one is not a template 70) and the PDOL data sent
+    (CDA's hash covers it)."""
 
     track2: Track2 | None
     chip: ChipData | None  # format 2 (contactless): the cryptogram came with GPO
+    static_data: bytes | None = b""
+    pdol_data: bytes = b""
 
 
 def read_application_data(
@@ -156,16 +158,28 @@ def read_application_data(
         atc, cid = answer.get(0x9F36, b"\x00\x00"), answer.get(0x9F27, b"\x00")
         tags[0x9F36], tags[0x9F27] = atc, cid
         chip = ChipData(atc, data + tags[0x82] + atc, answer.get(0x9F26, b""))
-    for i in range(0, len(afl), 4):
-        sfi, first, last = afl[i] >> 3, afl[i + 1], afl[i + 2]
+    static_data: bytes | None = b""
+    for i in range(0, len(afl) - 3, 4):
+        sfi, first, last, signed = afl[i] >> 3, afl[i + 1], afl[i + 2], afl[i + 3]
         for record in range(first, last + 1):
             response = apdu(CommandApdu(0x00, Ins.READ_RECORD, record, sfi << 3 | 4, le=0))
             if not response.ok:
                 raise CardFailure(f"record {record} of SFI {sfi} is missing")
             for tag, value in flatten(decode_tlv(response.data)).items():
                 tags.setdefault(tag, value)
+            if record < first + signed and static_data is not None:
+                static_data = _signed_part(sfi, response.data, static_data)
     track2 = Track2.decode(tags[0x57]) if 0x57 in tags else None
-    return ApplicationData(track2, chip)
+    return ApplicationData(track2, chip, static_data, data)
+
+
+def _signed_part(sfi: int, record: bytes, so_far: bytes) -> bytes | None:
+    """Book 3 10.3: a record of SFI 1 to 10 is signed without its tag 70 and length; above,
+    whole. One that is not a template 70 fails offline data authentication (None)."""
+    tag, value = first_object(record)
+    if tag != 0x70:
+        return None
+    return so_far + (value if sfi <= 10 else record)
 
 
 def cvm_rule(tags: dict[int, bytes]) -> Cvm:
@@ -186,41 +200,3 @@ def verify_offline_pin(apdu: Apdu, pin: Pin) -> tuple[bool, int]:
     if response.ok:
         return True, 0
     return False, Sw.pin_tries_left(response.sw) or 0
-
-
-def first_generate_ac(
-    apdu: Apdu, tags: dict[int, bytes], terminal: dict[int, bytes]
-) -> ChipData | None:
-    """The first GENERATE AC asks for an ARQC over CDOL1: the chip data for the issuer, or
-    None when the card declines offline (AAC). The card's ATC goes into ``tags``."""
-    data = build_dol_data(parse_dol(tags.get(0x8C, b"")), terminal)
-    response = apdu(CommandApdu(0x80, Ins.GENERATE_AC, CID_ARQC, 0x00, data, le=0))
-    if not response.ok:
-        raise CardFailure("first GENERATE AC was refused")
-    template = flatten(decode_tlv(response.data)).get(0x80, b"")
-    cid, atc, cryptogram = template[0], template[1:3], template[3:11]
-    if cid & 0xC0 != CID_ARQC:
-        return None
-    tags[0x9F36] = atc
-    return ChipData(atc, data + tags.get(0x82, b"") + atc, cryptogram)
-
-
-def second_generate_ac(
-    apdu: Apdu,
-    tags: dict[int, bytes],
-    terminal: dict[int, bytes],
-    response_code: str,
-    arpc: bytes,
-    *,
-    issuer_approved: bool,
-) -> bool:
-    """The second GENERATE AC over CDOL2 with the issuer's answer (its response code is the
-    ARC, tag 8A): True when the card accepts (TC). A TC is asked for only when the issuer
-    approved."""
-    arc = response_code.encode()[:2]
-    values = {0x8A: arc, 0x91: arpc + arc, **terminal}
-    data = build_dol_data(parse_dol(tags.get(0x8D, b"")), values)
-    p1 = 0x40 if issuer_approved else 0x00
-    response = apdu(CommandApdu(0x80, Ins.GENERATE_AC, p1, 0x00, data, le=0))
-    template = flatten(decode_tlv(response.data)).get(0x80, b"") if response.ok else b""
-    return template[:1] == b"\x40"

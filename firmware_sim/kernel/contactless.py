@@ -10,8 +10,10 @@ from protocols.apdu import CommandApdu, Ins
 from protocols.tlv import decode_tlv, flatten
 
 from ..cards import PPSE
-from .contact import CID_ARQC, Selection
+from .contact import Selection
 from .reader import Apdu, CardFailure
+
+CID_ARQC = 0x80  # cryptogram information data: an ARQC; 0x00 is an AAC
 
 __all__ = [
     "CONTACTLESS_CVM_LIMIT",

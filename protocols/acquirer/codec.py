@@ -267,14 +267,22 @@ def parse_icc_request(text: str, layout: Layout = ARQC_DATA) -> tuple[bytes, byt
         raise AcquirerFormatError(f"DE 55 without tag {e.args[0]:X}", field=55) from None
 
 
-def icc_response(arpc: bytes, response_code: str) -> str:
-    """DE 55 of an answer: 91, issuer authentication data (ARPC method 1 then the ARC)."""
-    return encode_tlv([(0x91, arpc + response_code.encode())]).hex().upper()
+def icc_response(arpc: bytes, response_code: str, scripts: bytes = b"") -> str:
+    """DE 55 of an answer: 91, issuer authentication data (ARPC method 1 then the ARC),
+    then the issuer's scripts (templates 71 and 72, as they are)."""
+    return (encode_tlv([(0x91, arpc + response_code.encode())]) + scripts).hex().upper()
 
 
-def parse_icc_response(text: str) -> bytes:
-    """The ARPC from DE 55 of an answer (empty if absent)."""
-    return _icc_tags(text).get(0x91, b"")[:8]
+def parse_icc_response(text: str) -> tuple[bytes, bytes]:
+    """The ARPC (empty if absent) and the issuer scripts (templates 71 and 72, re-encoded)
+    from DE 55 of an answer."""
+    try:
+        items = decode_tlv(bytes.fromhex(text))
+    except (ValueError, RemoteProtocolError) as e:
+        raise AcquirerFormatError(f"DE 55 is not BER-TLV in hex: {e}", field=55) from None
+    arpc = flatten(items).get(0x91, b"")[:8]
+    scripts = encode_tlv([item for item in items if item[0] in (0x71, 0x72)])
+    return arpc, scripts
 
 
 def _icc_tags(text: str) -> dict[int, bytes]:

@@ -32,6 +32,8 @@ __all__ = [
     "PRIVATE_FIELD",
     "SUBELEMENTS",
     "KIND_MESSAGES",
+    "OFFLINE_ADVICE",
+    "message_type",
     "ENTRY_MODE_CODES",
     "RESPONSE_CODES",
     "ARQC_DATA",
@@ -258,6 +260,21 @@ KIND_MESSAGES: dict[TransactionKind, tuple[str, str]] = {
     TransactionKind.VOID: ("0400", "000000"),
     TransactionKind.TIP_ADJUST: ("0220", "000000"),
 }
+
+# a sale the card approved offline (TC): a financial advice, sent now or later
+OFFLINE_ADVICE = ("0220", "000000")
+
+
+def message_type(kind: TransactionKind, offline_approval: bool = False) -> tuple[str, str]:
+    """(MTI, processing code) of a request of ``kind``.
+
+    >>> message_type(TransactionKind.SALE), message_type(TransactionKind.SALE, True)
+    (('0200', '000000'), ('0220', '000000'))
+    """
+    if offline_approval and kind is TransactionKind.SALE:
+        return OFFLINE_ADVICE
+    return KIND_MESSAGES[kind]
+
 
 # DE 22: PAN entry mode (2 digits) then PIN entry capability (1: can accept PINs)
 ENTRY_MODE_CODES: dict[EntryMode, str] = {
