@@ -37,6 +37,13 @@ def add_emv_arguments(parser: argparse.ArgumentParser) -> None:
         help="chip cards under this amount (EUR) may be approved offline (default 0.00: never)",
     )
     parser.add_argument(
+        "--random-selection",
+        default="0,0",
+        metavar="TARGET,MAX",
+        help="percent of transactions under the floor limit sent online at random: TARGET for"
+        " small amounts rising to MAX near the floor limit (default 0,0: none)",
+    )
+    parser.add_argument(
         "--exception-file",
         metavar="FILE",
         help="PANs to decline offline (one per line): the terminal's hot list",
@@ -58,6 +65,15 @@ def emv_settings(args: argparse.Namespace) -> EmvSettings:
     except FieldError:
         raise ValueError(
             f"--floor-limit takes an amount like 50.00, not {args.floor_limit!r}"
+        ) from None
+    try:
+        target, maximum = (int(p) for p in args.random_selection.split(","))
+        if not 0 <= target <= maximum <= 99:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            "--random-selection takes TARGET,MAX percentages with 0 <= TARGET <= MAX <= 99,"
+            f" not {args.random_selection!r}"
         ) from None
     ca_keys, revocations = settings.ca_keys, settings.revocations
     try:
@@ -83,6 +99,8 @@ def emv_settings(args: argparse.Namespace) -> EmvSettings:
         ca_keys=ca_keys,
         revocations=revocations,
         floor_limit=floor,
+        target_percentage=target,
+        max_target_percentage=maximum,
         exception_file=frozenset(hot),
     )
 
@@ -107,7 +125,7 @@ def run_oda(args: argparse.Namespace) -> int:
     from .kernel.reader import CardFailure
     from .oda_check import check_card
 
-    args.floor_limit, args.exception_file = "0.00", None
+    args.floor_limit, args.exception_file, args.random_selection = "0.00", None, "0,0"
     try:
         settings = emv_settings(args)
     except ValueError as e:

@@ -25,6 +25,7 @@ from .acquirer.describe import field_lines as iso_field_lines
 from .acquirer.describe import summary as iso_summary
 from .apdu import CommandApdu, Ins, ResponseApdu
 from .codes import MessageType, enum_name
+from .emv_tags import tag_name
 from .errors import RemoteProtocolError
 from .exchanges import describe
 from .frame import Frame, FrameDecoder, FrameDiscarded, encode_frame
@@ -208,11 +209,13 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
 def _tlv_lines(items: list[Tlv], depth: int = 0) -> list[str]:
     out = []
     for tag, value in items:
+        name = tag_name(tag)
+        label = f"{tag:X} ({name})" if name else f"{tag:X}"
         if isinstance(value, list):
-            out.append(f"{'  ' * depth}{tag:X}")
+            out.append(f"{'  ' * depth}{label}")
             out += _tlv_lines(value, depth + 1)
         else:
-            out.append(f"{'  ' * depth}{tag:X} = {value.hex().upper()}")
+            out.append(f"{'  ' * depth}{label} = {value.hex().upper()}")
     return out
 
 

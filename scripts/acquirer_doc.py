@@ -32,6 +32,7 @@ from protocols.acquirer.spec import (  # noqa: E402
     KIND_MESSAGES,
     MESSAGES,
     NETWORK_CODES,
+    OFFLINE_ADVICE,
     PRIVATE_FIELD,
     REPEAT,
     RESPONSE_CODES,
@@ -135,6 +136,9 @@ def render() -> str:
         (k.name.lower().replace("_", " "), f"{mti}, processing code {code}")
         for k, (mti, code) in KIND_MESSAGES.items()
     ]
+    kinds.append(
+        ("sale approved offline", f"{OFFLINE_ADVICE[0]}, processing code {OFFLINE_ADVICE[1]}")
+    )
     per_message = "\n\n".join(
         f"### {mti} {spec.name}\n\n{_fields_of(mti)}" for mti, spec in MESSAGES.items()
     )

@@ -43,7 +43,7 @@ from keys.tr31 import Operation
 from protocols.apdu import Ins
 from protocols.codes import TransactionStatus
 from protocols.messages import SaleRequest, TransactionResult
-from protocols.tvr import Tvr, TvrBit
+from protocols.tvr import TsiBit, Tvr, TvrBit
 from tests.emv_client import flat, openssl_recover, sha1
 
 # Source: lumag/emv-tools test/sda-test.c, dda-test.c, cda-test.c (commit fcd6aa0): records,
@@ -275,7 +275,7 @@ def test_the_unblock_script_reaches_the_card_through_the_iso8583_host(tmp_path: 
         client = AcquirerClient(
             url, str(tmp_path / "outbox.sqlite"), Identity("POSSIM01", "M1"), retry_interval=None
         )
-        settings = EmvSettings(floor_limit=5000, target_percentage=0, max_target_percentage=0)
+        settings = EmvSettings(floor_limit=5000)
         core = make_core(authorizer=client, emv=settings)
         core.handle_message(SaleRequest("T1", 1234, "EUR"), NOW)
         drain(core, AutoCardholder("pin-blocked"), NOW)
@@ -317,3 +317,91 @@ def test_possim_oda_reads_a_catalogue_card() -> None:
         today=(2026, 11),
     )
     assert "9F46" in report.failure and Tvr(bytes.fromhex(report.tvr)).has(TvrBit.ICC_DATA_MISSING)
+
+
+def test_a_trace_never_holds_the_icc_certificate_that_carries_the_pan() -> None:
+    """The ICC certificate (9F46) holds the whole PAN, recoverable with the CA key and the
+    issuer certificate beside it: the redaction zeroes it."""
+    from firmware_sim.kernel import redact_response
+
+    card = VirtualCard(CATALOGUE["dda"], shipped_store())
+    record = card._personalised.records[(3, 2)]
+    shown = flat(redact_response(record + b"\x90\x00")[:-2])
+    assert shown[0x9F46] == bytes(len(flat(record)[0x9F46]))
+    assert shown[0x9F47] == b"\x03"  # the rest stays readable for students
+
+
+def test_docs_emv_names_every_bit_possim_sets() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "emv.md").read_text()
+    unused = {
+        TvrBit.VERSIONS_DIFFER,
+        TvrBit.SERVICE_NOT_ALLOWED,
+        TvrBit.UNRECOGNISED_CVM,
+        TvrBit.PIN_PAD_MISSING,
+        TvrBit.PIN_NOT_ENTERED,
+        TvrBit.MERCHANT_FORCED_ONLINE,
+        TvrBit.DEFAULT_TDOL_USED,
+        TvrBit.ISSUER_AUTHENTICATION_FAILED,
+    }
+    for bit in TvrBit:
+        if bit not in unused:
+            byte, mask = bit.value
+            assert f"| {byte} | {mask:02X} | {bit.label} |" in text, bit
+    for tsi in TsiBit:
+        assert f"| {tsi.value[0]} | {tsi.value[1]:02X} | {tsi.label} |" in text, tsi
+
+
+def test_offline_approval_end_to_end_a_new_terminal_per_sale(tmp_path: Path) -> None:
+    """possim terminal --floor-limit, driven over a pty: each sale in a new terminal process
+    on the same journal; the card (and its offline counter) is new each time, so each sale is
+    approved offline, and the journal keeps them all. Bad EMV options are refused."""
+    from driver import Terminal, TransactionStatus
+    from driver.testing import terminal_process
+
+    journal = str(tmp_path / "journal.sqlite")
+    for n in range(2):
+        with terminal_process(
+            "--card", "cda", "--journal", journal, "--floor-limit", "50.00"
+        ) as port:
+            with Terminal(port) as terminal:
+                outcome = terminal.sale(1234, "EUR", client_transaction_id=f"T{n}")
+                assert outcome.status is TransactionStatus.APPROVED
+                assert (outcome.response_code, outcome.auth_code) == ("Y1", "Y1")
+                assert any(line.startswith("TVR") for line in outcome.merchant_receipt)
+                last = terminal.last()
+                assert last is not None and last.client_transaction_id == f"T{n}"
+    bad = tmp_path / "keys.txt"
+    bad.write_text("A000000003 E1 03 301231 " + "00" * 20 + " " + "C5" * 128 + "\n")
+    for args, words in (
+        (["--floor-limit", "ten"], "--floor-limit"),
+        (["--random-selection", "50,20"], "--random-selection"),
+        (["--capk", str(bad)], "line 1: the checksum"),
+        (["--capk", str(tmp_path / "none.txt")], "cannot read"),
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "driver.cli", "terminal", "--insecure", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert run.returncode == 2 and words in run.stderr and run.stderr.count("\n") == 1, run
+
+
+@pytest.mark.parametrize(
+    ("amount", "drawn", "online"),
+    [
+        (2500, 33, True),  # 34 <= 20 + 30 * 2500 / 5000 = 35
+        (2500, 35, False),  # 36 > 35
+        (0, 19, True),  # 20 <= the target at the threshold
+        (0, 20, False),
+        (5000, 0, False),  # at the floor limit: no random selection (the floor limit decides)
+    ],
+)
+def test_random_transaction_selection(amount: int, drawn: int, online: bool) -> None:
+    """Book 3 10.6.2 with floor limit 50.00, threshold 0, target 20 %, maximum 50 %."""
+    from firmware_sim.kernel.risk import random_selection
+
+    settings = EmvSettings(floor_limit=5000, target_percentage=20, max_target_percentage=50)
+    tvr = Tvr()
+    random_selection(amount, settings, tvr, lambda n: bytes((drawn,)))
+    assert tvr.has(TvrBit.RANDOMLY_SELECTED_ONLINE) is online

@@ -875,7 +875,7 @@ def test_offline_approvals_under_the_floor_limit_until_the_card_must_go_online()
     """EMV Book 3 10.6-10.8: under the floor limit with random selection off, a card with
     consecutive offline limits 3 and 5 is approved offline (TC, Y1) until the lower limit is
     passed; then it goes online, and its counters start again."""
-    settings = EmvSettings(floor_limit=5000, target_percentage=0, max_target_percentage=0)
+    settings = EmvSettings(floor_limit=5000)
     terminal = Terminal("cda", core=make_core(emv=settings))
     codes = [sale(terminal, f"T{i}", 1234).response_code for i in range(6)]
     assert codes == ["Y1", "Y1", "Y1", "00", "Y1", "Y1"]

@@ -37,6 +37,9 @@ def test_wheel_contents(tmp_path: Path) -> None:
     for key_set in ("tdes-dukpt-bdk", "tdes-dukpt-ipek", "aes-dukpt-bdk", "aes-dukpt-ik"):
         assert f"keys/data/{key_set}.tr31" in names
     assert "keys/data/local-key.test.hex" in names
+    for data in ("ca-keys.txt", "ca-keys.test.txt", "revoked-certificates.txt"):
+        assert f"keys/data/{data}" in names  # the terminal's CA keys ship with it
+    assert "keys/data/emv-ca-a000000003-e1.tr31" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "possim = driver.cli:main" in entry_text

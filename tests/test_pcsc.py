@@ -5,6 +5,9 @@ pyscard (``--reader pcsc``): a full sale from the driver to the card and back.""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -82,7 +85,7 @@ def test_t0_procedure_bytes_are_handled_by_the_reader(pcscd: PrivatePcscd) -> No
         server.stop()
 
 
-@pytest.mark.parametrize("card", ["default", "t0-card"])
+@pytest.mark.parametrize("card", ["default", "t0-card", "cda"])
 def test_a_full_sale_through_pcscd_and_vpcd(pcscd: PrivatePcscd, card: str) -> None:
     port = pcscd.port
     server, _ = _serve(card, port)
@@ -161,3 +164,27 @@ def test_an_independent_emv_client_verifies_the_cards_certificates(
         client.close()
     finally:
         server.stop()
+
+
+def test_possim_oda_checks_the_card_in_a_pcsc_reader(pcscd: PrivatePcscd) -> None:
+    """``possim oda --reader pcsc``: the hardware tester's check, through a real pcscd."""
+    for card, verified in (("cda", True), ("oda-revoked", False)):
+        server, _ = _serve(card, pcscd.port)
+        try:
+            _wait_for_card(True)
+            run = subprocess.run(
+                [sys.executable, "-m", "driver.cli", "oda", "--reader", f"pcsc:{READER}", "--json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert run.returncode == 0, run.stderr
+            report = json.loads(run.stdout)
+            assert report["verified"] is verified
+            assert (
+                report["masked_pan"]
+                == CATALOGUE[card].pan[:6] + "******" + CATALOGUE[card].pan[-4:]
+            )
+        finally:
+            server.stop()
+            _wait_for_card(False)

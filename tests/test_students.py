@@ -50,7 +50,7 @@ def test_traces_from_both_sides_print_as_a_message_sequence(tmp_path: Path) -> N
         cwd=ROOT,
     ).stdout
     assert "000000001234" in fields and "CLA=00 INS=A4 (SELECT)" in fields
-    assert "SW=9000 (OK)" in fields and "5F2D = 656E" in fields
+    assert "SW=9000 (OK)" in fields and "5F2D (language preference) = 656E" in fields
 
 
 def test_step_hook_from_python_sees_every_transition() -> None:

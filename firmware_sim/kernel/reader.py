@@ -49,6 +49,9 @@ def redact_apdu(command: bytes) -> bytes:
 # BCD fields keep the first six and last four digits of the PAN, text fields are starred.
 _BCD_CARD_DATA = {0x5A, 0x57, 0x9F6B, 0x9F20}  # PAN, track 2 equivalents, track 2 discretionary
 _TEXT_CARD_DATA = {0x5F20, 0x56, 0x9F1F}  # cardholder name, track 1, track 1 discretionary
+# the ICC public key certificate carries the whole PAN, and anyone can recover it with the
+# public keys the same trace shows (the CA's, then the issuer's from tag 90): zeroed
+_OPAQUE_CARD_DATA = {0x9F46}
 
 
 def _masked_bcd(value: bytes) -> bytes:
@@ -69,6 +72,8 @@ def _masked(items: list[Tlv]) -> list[Tlv]:
             out.append((tag, _masked_bcd(value)))
         elif tag in _TEXT_CARD_DATA:
             out.append((tag, b"*" * len(value)))
+        elif tag in _OPAQUE_CARD_DATA:
+            out.append((tag, bytes(len(value))))
         else:
             out.append((tag, value))
     return out
@@ -76,8 +81,9 @@ def _masked(items: list[Tlv]) -> list[Tlv]:
 
 def redact_response(response: bytes) -> bytes:
     """The card's response as it may be shown or recorded: the PAN (all but its first six and
-    last four digits), track 2 and track 1 data and the cardholder name masked; data that is
-    not TLV is replaced by zeros. The status word stays.
+    last four digits), track 2 and track 1 data and the cardholder name masked, the ICC
+    certificate (which holds the PAN) zeroed; data that is not TLV is replaced by zeros. The
+    status word stays.
 
     >>> record = bytes.fromhex(
     ...     "702B5A08476173900101001057114761739001010010D28122010000000000"

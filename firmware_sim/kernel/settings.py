@@ -33,9 +33,9 @@ class EmvSettings:
     floor_limit: int = 0  # minor units: at or above it a transaction goes online; 0: always
     # random transaction selection below the floor limit (Book 3 10.6.2): percentages of
     # transactions sent online, rising from the target at the threshold to the maximum at
-    # the floor limit
-    target_percentage: int = 20
-    max_target_percentage: int = 50
+    # the floor limit; off unless asked for (--random-selection), so outcomes are repeatable
+    target_percentage: int = 0
+    max_target_percentage: int = 0
     threshold: int = 0
     exception_file: frozenset[str] = frozenset()  # PANs the terminal declines offline
     tac_denial: bytes = TAC_DENIAL

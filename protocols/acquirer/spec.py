@@ -120,7 +120,8 @@ MESSAGES: dict[str, MessageSpec] = {
             "0220",
             "financial advice",
             "0230",
-            "completion of a pre-authorization, tip adjustment: done, the host is told",
+            "completion of a pre-authorization, tip adjustment, a sale the card approved"
+            " offline (TC, response code Y1): done, the host is told",
             _uses(_REQUEST, "25 54"),
         ),
         MessageSpec(
@@ -224,9 +225,10 @@ FIELD_USES: dict[int, str] = {
     " bytes) does not fit: it goes in DE 48 PB",
     54: "additional amounts, blocks of 20: account type 00, amount type (44 gratuity, 57"
     " original amount of a partial approval), currency, C or D, 12 digits",
-    55: "ICC data, BER-TLV as hex: the ARQC and the data it covers (ARQC_DATA, or"
-    " ARQC_DATA_CONTACTLESS when DE 22 is 07) in the request;"
-    " 91 issuer authentication data (ARPC and response code) in the answer",
+    55: "ICC data, BER-TLV as hex: the ARQC (the TC in an offline approval's advice) and the"
+    " data it covers (ARQC_DATA, or ARQC_DATA_CONTACTLESS when DE 22 is 07) in the request;"
+    " 91 issuer authentication data (ARPC and response code), then any issuer scripts"
+    " (templates 71 and 72) in the answer",
     128: "MAC, when the message has a secondary bitmap: as DE 64",
     64: "MAC: AES-CMAC under the acquirer MAC key of the message as sent up to this field,"
     " first 8 bytes as 16 hex digits",
