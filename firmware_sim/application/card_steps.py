@@ -95,7 +95,9 @@ class CardSteps:
         card = txn.card
         assert card is not None
         if txn.entry_mode in (EntryMode.CHIP, EntryMode.TAP):
-            virtual = core.wallet.setdefault(card.name, VirtualCard(card, core.store))
+            virtual = core.wallet.get(card.name)
+            if virtual is None:  # personalised once: its certificates cost milliseconds
+                virtual = core.wallet[card.name] = VirtualCard(card, core.store)
             txn.reader = InProcessReader(virtual)
             txn.reader.power_on()
             core.fire("chip_read" if txn.entry_mode is EntryMode.CHIP else "tap_read")
