@@ -405,3 +405,12 @@ def test_random_transaction_selection(amount: int, drawn: int, online: bool) -> 
     tvr = Tvr()
     random_selection(amount, settings, tvr, lambda n: bytes((drawn,)))
     assert tvr.has(TvrBit.RANDOMLY_SELECTED_ONLINE) is online
+
+
+@given(st.text(max_size=300))
+def test_any_ca_key_file_text_gives_keys_or_a_line_numbered_error(text: str) -> None:
+    try:
+        parse_ca_keys(text)
+        parse_revocations(text)
+    except CaKeyFileError as e:
+        assert str(e).startswith("line ")
