@@ -126,6 +126,19 @@ def add_terminal_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds to wait for the acquirer's answer before reversing (default 15)",
     )
     add_emv_arguments(parser)
+    parser.add_argument(
+        "--protocol",
+        choices=("possim", "zvt"),
+        default="possim",
+        help="what the cash register speaks: possim's protocol, or ZVT (docs/zvt.md; TCP"
+        " port 20007 by convention: --port listen://0.0.0.0:20007)",
+    )
+    parser.add_argument(
+        "--zvt-password",
+        default="123456",
+        metavar="DIGITS",
+        help="ZVT: the six-digit password of Registration and the other commands that carry one",
+    )
 
 
 class StartFailure(Exception):
@@ -180,6 +193,8 @@ def run_terminal(args: argparse.Namespace) -> int:
         emv = emv_settings(args)
     except ValueError as e:
         return _fail(str(e))
+    if not (len(args.zvt_password) == 6 and args.zvt_password.isdigit()):
+        return _fail("--zvt-password is six digits")
     config = TerminalConfig(
         port=args.port,
         journal=args.journal,
@@ -207,6 +222,8 @@ def run_terminal(args: argparse.Namespace) -> int:
         require_pairing=args.require_pairing,
         insecure=args.insecure,
         emv=emv,
+        protocol=args.protocol,
+        zvt_password=int(args.zvt_password),
     )
     if args.insecure and args.require_pairing:
         return _fail("--insecure and --require-pairing contradict each other: choose one")

@@ -31,6 +31,7 @@ from .online import connect
 from .pcsc import PcscReader
 from .ports import Port, open_port
 from .states import TerminalState
+from .zvt import ZvtLink
 
 __all__ = [
     "Port",
@@ -77,6 +78,8 @@ class TerminalConfig:
     require_pairing: bool = False  # on a serial line too (TCP always requires it)
     insecure: bool = False  # no pairing, no merchant password: tests and development
     emv: EmvSettings | None = None  # CA keys, revocations, floor limit (default: shipped)
+    protocol: str = "possim"  # or "zvt": the cash register speaks ZVT (firmware_sim.zvt)
+    zvt_password: int = 123456  # ZVT: the password Registration and other commands carry
 
 
 class TerminalRunner:
@@ -115,7 +118,14 @@ class TerminalRunner:
             insecure=config.insecure,
         )
         self.merchant = self.access.merchant
-        self.link = Link(settings, guard=self.access.guard())
+        self.link: Link | ZvtLink
+        if config.protocol == "zvt":  # TCP carries bare APDUs; a serial line DLE STX blocks
+            tcp = config.port.startswith(("listen://", "listen+tls://"))
+            self.link = ZvtLink(
+                serial=not tcp, terminal_id=config.terminal_id, password=config.zvt_password
+            )
+        else:
+            self.link = Link(settings, guard=self.access.guard())
         self.counters = RunnerCounters()
         self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
         self._frames_in = WireRecorder()

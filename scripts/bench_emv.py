@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware_sim.cardholder import AutoCardholder, drain  # noqa: E402
 from firmware_sim.card_personalisation import personalise_card  # noqa: E402
+from firmware_sim.cardholder import AutoCardholder, drain  # noqa: E402
 from firmware_sim.catalogue import CATALOGUE  # noqa: E402
 from firmware_sim.testing import make_core, shipped_store  # noqa: E402
 from keys.rsa import generate_rsa_key  # noqa: E402

@@ -1,0 +1,276 @@
+"""ZVT: the transport and the schemas against the specification's rules (and the CRC
+catalogue's check value), then ``possim terminal --protocol zvt`` driven by a cash register
+written in the test tree (tests/zvt_client.py) over TCP and over a pty, checked against the
+terminal's journal."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import serial
+from hypothesis import given
+from hypothesis import strategies as st
+
+from driver.testing import spawn_terminal
+from firmware_sim.cardholder import drain_addressed
+from firmware_sim.journal import Journal
+from firmware_sim.testing import make_core
+from firmware_sim.zvt import ZVT_SESSION, ZvtLink
+from protocols.codes import TransactionStatus
+from protocols.zvt.apdu import Apdu, ApduStream, ZvtFormatError, encode_apdu
+from protocols.zvt.bmp import decode_bmps, encode_bmps
+from protocols.zvt.serial import (
+    ACK,
+    NAK,
+    ApduReceived,
+    BlockDelivered,
+    BlockFailed,
+    BlockRefused,
+    SerialTransport,
+    crc_kermit,
+    encode_block,
+)
+from tests.zvt_client import (
+    ACK_APDU,
+    ZvtEcr,
+    apdu,
+    authorization,
+    crc16_kermit,
+    parse_bmps,
+    registration,
+)
+
+# --- transport and schemas ---------------------------------------------------------------
+
+
+def test_crc_is_crc16_kermit() -> None:
+    # the CRC catalogue's check value for CRC-16/KERMIT (poly 1021 reflected, init 0)
+    assert crc_kermit(b"123456789") == 0x2189 == crc16_kermit(b"123456789")
+
+
+@given(st.binary(max_size=300))
+def test_a_block_round_trips_byte_by_byte(data: bytes) -> None:
+    raw = encode_apdu(0x06, 0x01, data)
+    block = encode_block(raw)
+    assert block.count(0x10) >= 2 + 2 * raw.count(0x10)  # every DLE of the APDU doubled
+    receiver = SerialTransport()
+    for i, byte in enumerate(block):
+        receiver.receive_data(bytes((byte,)), i * 0.001)
+    assert receiver.events() == [ApduReceived(raw)]
+    assert receiver.data_to_send() == bytes((ACK,))
+
+
+def test_a_bad_crc_is_naked_and_the_sender_repeats_then_gives_up() -> None:
+    block = bytearray(encode_block(bytes.fromhex("800000")))
+    block[-1] ^= 0xFF
+    receiver = SerialTransport()
+    receiver.receive_data(b"noise" + bytes(block), 0.0)
+    assert [type(e) for e in receiver.events()] == [BlockRefused]
+    assert receiver.data_to_send() == bytes((NAK,))
+    sender = SerialTransport()
+    sender.send(bytes.fromhex("060F00"), 0.0)
+    first = sender.data_to_send()
+    sender.receive_data(bytes((NAK,)), 0.1)
+    assert sender.data_to_send() == first  # repeated at once
+    sender.tick(5.0)  # no answer in time: the third and last try
+    assert sender.data_to_send() == first
+    sender.tick(10.0)
+    assert [type(e) for e in sender.events()] == [BlockFailed]
+    sender.send(bytes.fromhex("800000"), 11.0)
+    sender.receive_data(bytes((ACK,)), 11.1)
+    assert [type(e) for e in sender.events()] == [BlockDelivered]
+
+
+def test_apdu_lengths_and_bmps() -> None:
+    long = encode_apdu(0x06, 0xD3, bytes(300))
+    assert long[:5] == bytes.fromhex("06D3FF2C01")  # FF then 300 little-endian
+    assert Apdu.decode(long).data == bytes(300)
+    with pytest.raises(ZvtFormatError):
+        Apdu.decode(long[:-1])
+    bmps = [(0x04, 1234), (0x22, bytes.fromhex("476173EEEEEE0010")), (0x27, 0x33)]
+    assert decode_bmps(encode_bmps(bmps)) == bmps
+    assert encode_bmps([(0x8B, b"VISA")]) == bytes.fromhex("8BF0F456495341")
+    for bad in ("04000000", "0400000000123A", "FE00", "8BF0F9", "8BFAF1"):
+        with pytest.raises(ZvtFormatError):
+            decode_bmps(bytes.fromhex(bad))
+
+
+@given(st.binary(max_size=64))
+def test_any_bytes_give_bmps_or_a_format_error(data: bytes) -> None:
+    with contextlib.suppress(ZvtFormatError):
+        decode_bmps(data)
+
+
+@given(st.lists(st.binary(max_size=40), max_size=5), st.integers(1, 7))
+def test_the_tcp_stream_splits_apdus_wherever_the_bytes_break(
+    payloads: list[bytes], chunk: int
+) -> None:
+    wire = b"".join(encode_apdu(0x06, 0x01, p) for p in payloads)
+    stream, got = ApduStream(), []
+    for i in range(0, len(wire), chunk):
+        stream.feed(wire[i : i + chunk])
+        got += stream.apdus()
+    assert [Apdu.decode(a).data for a in got] == payloads
+
+
+# --- the personality, in memory ------------------------------------------------------------
+
+
+def _run(link: ZvtLink, raw: bytes, core: object, now: float = 0.0) -> list[bytes]:
+    """Feed one ECR APDU to the personality and the core; the APDUs the PT sends, the ECR
+    acknowledging each."""
+    from firmware_sim.core import TerminalCore
+
+    assert isinstance(core, TerminalCore)
+    link.receive_data(raw, now)
+    sent: list[bytes] = []
+    for _ in range(50):
+        for event in link.events():
+            core.handle_message(event.message, now, event.session)
+        for origin, message in drain_addressed(core, None, now):
+            link.send(message, now, origin if isinstance(origin, bytes) else None)
+        out = link.data_to_send()
+        stream = ApduStream()
+        stream.feed(out)
+        batch = stream.apdus()
+        if not batch:
+            return sent
+        sent += batch
+        for one in batch:
+            if one[:1] != b"\x80" and one[:1] != b"\x84":
+                link.receive_data(ACK_APDU, now)
+    return sent
+
+
+def test_an_ecr_abort_while_the_terminal_waits_for_the_card() -> None:
+    core, link = make_core(), ZvtLink(serial=False)
+    assert _run(link, registration(), core)[-1][:2] == b"\x06\x0f"
+    sent = _run(link, authorization(1234), core)
+    assert sent[0] == ACK_APDU and core.txn is not None  # waiting for the card
+    sent = _run(link, apdu(0x06, 0xB0), core)
+    assert sent[0] == ACK_APDU and sent[-1] == bytes.fromhex("061E016C")  # aborted: 6C
+    entry = core.journal.last()
+    assert entry is not None and entry.status is TransactionStatus.CANCELLED
+    assert ZVT_SESSION == b"zvt"
+
+
+# --- the terminal, from outside --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def zvt_terminal(*args: str) -> Iterator[str]:
+    process, port = spawn_terminal("--protocol", "zvt", *args, mode="insecure")
+    try:
+        yield port
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _check_payment(ecr: ZvtEcr, journal: str) -> None:
+    assert ecr.command(registration()).ended_with == b"\x06\x0f"
+    sale = ecr.command(authorization(1234))
+    status = sale.status
+    assert status[0x27] == b"\x00" and status[0x04] == bytes.fromhex("000000001234")
+    assert status[0x3B].startswith(b"0000") and sale.ended_with == b"\x06\x0f"
+    assert status[0x22].hex().upper() == "476173EEEEEE0010"  # the PAN, masked with E
+    assert len(sale.of(0x06, 0xD3)) == 2  # both receipts, for the cash register to print
+    receipt = int(status[0x87].hex())
+    declined = ecr.command(authorization(1251))
+    assert declined.status[0x27] == bytes((51,)) and declined.ended_with == b"\x06\x1e"
+    assert ecr.raw(apdu(0x06, 0x99)) == bytes.fromhex("848300")  # not supported
+    assert ecr.raw(apdu(0x06, 0x01, bytes.fromhex("0400"))) == bytes.fromhex("849A00")
+    assert ecr.raw(registration(password="654321")) == bytes.fromhex("848300")
+    # the journal has both, the approval under the receipt number the ECR was given
+    entries = [e for e in Journal(journal).entries() if e.kind.name == "SALE"]
+    assert [(e.amount, e.status) for e in entries] == [
+        (1234, TransactionStatus.APPROVED),
+        (1251, TransactionStatus.DECLINED),
+    ]
+    assert int(entries[0].reference) % 10_000 == receipt
+
+
+def test_a_payment_over_tcp(tmp_path: Path) -> None:
+    journal = str(tmp_path / "journal.sqlite")
+    with zvt_terminal("--port", "listen://127.0.0.1:0", "--journal", journal) as url:
+        host, _, number = url.removeprefix("socket://").rpartition(":")
+        ecr = ZvtEcr.tcp(host, int(number))
+        try:
+            _check_payment(ecr, journal)
+        finally:
+            ecr.close()
+
+
+def test_a_payment_over_a_serial_line(tmp_path: Path) -> None:
+    journal = str(tmp_path / "journal.sqlite")
+    with zvt_terminal("--port", "pty", "--journal", journal) as tty:
+        port = serial.Serial(tty, 9600, timeout=0.2)
+        ecr = ZvtEcr.serial(port)
+        try:
+            _check_payment(ecr, journal)
+        finally:
+            ecr.close()
+
+
+def test_bad_zvt_options_are_refused() -> None:
+    import sys
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driver.cli",
+            "terminal",
+            "--protocol",
+            "zvt",
+            "--zvt-password",
+            "12ab56",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 2 and "--zvt-password" in run.stderr
+    assert parse_bmps(bytes.fromhex("2700")) == {0x27: b"\x00"}
+
+
+@given(st.binary(max_size=200), st.booleans())
+def test_nothing_an_ecr_sends_takes_the_terminal_down(garbage: bytes, serial_line: bool) -> None:
+    """Any bytes, on either transport: the personality answers or drops them, and a
+    registration afterwards is answered as usual (the fuzz invariant of our own link)."""
+    core, link = make_core(), ZvtLink(serial=serial_line)
+    link.receive_data(garbage, 0.0)
+    for event in link.events():
+        core.handle_message(event.message, 0.0, event.session)
+    for origin, message in drain_addressed(core, None, 0.0):
+        link.send(message, 0.0, origin if isinstance(origin, bytes) else None)
+    for second in (100.0, 102.0, 104.0, 106.0):  # whatever was half sent is given up
+        link.tick(second)
+    link.data_to_send()
+    if core.txn is not None:  # garbage that was an authorization: the ECR aborts it
+        link.receive_data(
+            encode_block(apdu(0x06, 0xB0)) if serial_line else apdu(0x06, 0xB0), 100.0
+        )
+        for event in link.events():
+            core.handle_message(event.message, 100.0, event.session)
+        for origin, message in drain_addressed(core, None, 100.0):
+            link.send(message, 100.0, origin if isinstance(origin, bytes) else None)
+    for second in (200.0, 202.0, 204.0, 206.0, 240.0, 242.0, 244.0, 246.0):
+        link.tick(second)  # the ECR never acknowledged: the PT gives its messages up
+    link.data_to_send()
+    raw = registration()
+    link.receive_data(encode_block(raw) if serial_line else raw, 300.0)
+    out = link.data_to_send()
+    if serial_line:
+        receiver = SerialTransport()
+        receiver.receive_data(out, 300.0)
+        answers = [e.apdu for e in receiver.events() if isinstance(e, ApduReceived)]
+    else:
+        stream = ApduStream()
+        stream.feed(out)
+        answers = stream.apdus()
+    assert ACK_APDU in answers or any(a[:1] == b"\x84" for a in answers), answers
