@@ -43,6 +43,7 @@ class MerchantGuard:
         self._stored = stored
         self._save = save
         self._sessions: list[object] = []
+        self._trusted: set[object] = set()
         self._backoff = Backoff()
         self.counters = MerchantCounters()
 
@@ -52,7 +53,14 @@ class MerchantGuard:
 
     def required(self, session: object) -> bool:
         """Whether a merchant command from ``session`` must be refused for want of a login."""
+        if session in self._trusted:
+            return False
         return self._stored is not None and session not in self._sessions
+
+    def trust(self, session: object) -> None:
+        """A session whose protocol checks merchant commands its own way: ZVT's, whose
+        Refund, Reversal and End-of-Day carry the ZVT password (``--zvt-password``)."""
+        self._trusted.add(session)
 
     def refused(self) -> None:
         self.counters.refused_without_login += 1
@@ -87,7 +95,10 @@ class MerchantGuard:
         assert self._stored is not None
         wait = self._backoff.wait(now)
         if wait:
-            return ErrorCode.PASSWORD_LOCKED, f"too many wrong passwords: try again in {int(wait) + 1} s"
+            return (
+                ErrorCode.PASSWORD_LOCKED,
+                f"too many wrong passwords: try again in {int(wait) + 1} s",
+            )
         if verify_password(self._stored, password):
             self._backoff.succeeded()
             return None

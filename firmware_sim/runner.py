@@ -31,7 +31,8 @@ from .online import connect
 from .pcsc import PcscReader
 from .ports import Port, open_port
 from .states import TerminalState
-from .zvt import ZvtLink
+from .zvt import ZVT_SESSION, ZvtLink
+from .zvt.lookups import journal_lookups
 
 __all__ = [
     "Port",
@@ -118,11 +119,17 @@ class TerminalRunner:
             insecure=config.insecure,
         )
         self.merchant = self.access.merchant
+        self._journal = Journal(config.journal)
         self.link: Link | ZvtLink
         if config.protocol == "zvt":  # TCP carries bare APDUs; a serial line DLE STX blocks
+            self.merchant.trust(ZVT_SESSION)
             tcp = config.port.startswith(("listen://", "listen+tls://"))
             self.link = ZvtLink(
-                serial=not tcp, terminal_id=config.terminal_id, password=config.zvt_password
+                serial=not tcp,
+                terminal_id=config.terminal_id,
+                password=config.zvt_password,
+                lookups=journal_lookups(self._journal),
+                wall_clock=time.time,
             )
         else:
             self.link = Link(settings, guard=self.access.guard())
@@ -132,7 +139,6 @@ class TerminalRunner:
         self._frames_out = WireRecorder()
         self.last_frame: tuple[str, Frame] | None = None
         self.last_apdu: tuple[bytes, bytes] | None = None
-        self._journal = Journal(config.journal)
         self._online = connect(
             self._store,
             config.journal,

@@ -274,3 +274,77 @@ def test_nothing_an_ecr_sends_takes_the_terminal_down(garbage: bytes, serial_lin
         stream.feed(out)
         answers = stream.apdus()
     assert ACK_APDU in answers or any(a[:1] == b"\x84" for a in answers), answers
+
+
+def _receipt(exchange: object) -> bytes:
+    from tests.zvt_client import Exchange
+
+    assert isinstance(exchange, Exchange)
+    return b"\x87" + exchange.status[0x87]
+
+
+@pytest.mark.parametrize("transport", ["tcp", "pty"])
+def test_every_command_and_the_journal_agrees(tmp_path: Path, transport: str) -> None:
+    """Registration, payment, refund, reversal, pre-authorization with book total, partial
+    reversal and pre-authorization reversal, status enquiry, diagnosis, end of day: each as
+    the specification lays it out, from the test tree's ECR over TCP and over a pty."""
+    from tests.zvt_client import bcd
+
+    journal = str(tmp_path / "journal.sqlite")
+    port = "listen://127.0.0.1:0" if transport == "tcp" else "pty"
+    with zvt_terminal("--port", port, "--journal", journal) as url:
+        if transport == "tcp":
+            host, _, number = url.removeprefix("socket://").rpartition(":")
+            ecr = ZvtEcr.tcp(host, int(number))
+        else:
+            ecr = ZvtEcr.serial(serial.Serial(url, 9600, timeout=0.2))
+        try:
+            pw = bytes.fromhex("123456")
+            assert ecr.command(registration(config=0x0E)).ended_with == b"\x06\x0f"
+            sale = ecr.command(authorization(5000))
+            assert sale.status[0x27] == b"\x00"
+            refund = ecr.command(apdu(0x06, 0x31, pw + b"\x04" + bcd(1000, 6)))
+            assert refund.status[0x27] == b"\x00" and refund.ended_with == b"\x06\x0f"
+            too_much = ecr.raw(apdu(0x06, 0x31, pw + b"\x04" + bcd(9000, 6)))
+            assert too_much == bytes.fromhex("848300")  # no purchase to book it against
+            second = ecr.command(authorization(700))
+            reversal = ecr.command(apdu(0x06, 0x30, pw + _receipt(second)))
+            assert reversal.status[0x27] == b"\x00"
+            again = ecr.command(apdu(0x06, 0x30, pw + _receipt(second)))
+            assert again.ended_with == b"\x06\x1e"  # a void of a void's original: refused
+            hold = ecr.command(apdu(0x06, 0x22, b"\x04" + bcd(8000, 6)))
+            assert hold.status[0x27] == b"\x00"
+            booked = ecr.command(apdu(0x06, 0x24, _receipt(hold) + b"\x04" + bcd(6500, 6)))
+            assert booked.status[0x27] == b"\x00" and booked.status[0x04] == bcd(6500, 6)
+            hold2 = ecr.command(apdu(0x06, 0x22, b"\x04" + bcd(3000, 6)))
+            partial = ecr.command(apdu(0x06, 0x23, _receipt(hold2) + b"\x04" + bcd(2500, 6)))
+            assert partial.status[0x27] == b"\x00"
+            hold3 = ecr.command(apdu(0x06, 0x22, b"\x04" + bcd(1500, 6)))
+            released = ecr.command(apdu(0x06, 0x25, _receipt(hold3)))
+            assert released.status[0x27] == b"\x00"
+            enquiry = ecr.command(apdu(0x05, 0x01, pw))
+            assert enquiry.status[0x27] == b"\x00" and enquiry.ended_with == b"\x06\x0f"
+            diagnosis = ecr.command(apdu(0x06, 0x70))
+            assert diagnosis.of(0x06, 0xD1) and diagnosis.of(0x06, 0xD1)[-1][3] == 0x80
+            eod = ecr.command(apdu(0x06, 0x50, pw))
+            # net turnover: 5000 - 1000 refunded + 6500 + 2500 booked (the void took 700 out)
+            assert eod.status[0x04] == bcd(13000, 6) and eod.ended_with == b"\x06\x0f"
+            assert ecr.raw(apdu(0x06, 0x50, bytes.fromhex("999999"))) == bytes.fromhex("848300")
+        finally:
+            ecr.close()
+    kinds = [
+        (e.kind.name, e.amount, None if e.status is None else e.status.name)
+        for e in Journal(journal).entries()
+    ]
+    assert kinds == [
+        ("SALE", 5000, "APPROVED"),
+        ("REFUND", 1000, "APPROVED"),
+        ("SALE", 700, "APPROVED"),
+        ("VOID", 700, "APPROVED"),  # the second reversal of it was refused: no entry
+        ("PREAUTH", 8000, "APPROVED"),
+        ("COMPLETION", 6500, "APPROVED"),
+        ("PREAUTH", 3000, "APPROVED"),
+        ("COMPLETION", 2500, "APPROVED"),
+        ("PREAUTH", 1500, "APPROVED"),
+        ("RELEASE", 1500, "APPROVED"),
+    ], kinds

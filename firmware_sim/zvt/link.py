@@ -16,14 +16,11 @@ the next one goes (ZVT's master/slave rule); commands the PT does not know are a
 
 from __future__ import annotations
 
-import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from protocols.codes import PromptId, ReceiptCopy, TransactionStatus
-from protocols.currency import by_alpha, by_numeric
-from protocols.errors import ErrorCode
+from protocols.codes import TransactionStatus
 from protocols.link_events import MessageReceived
 from protocols.messages import (
     CancelRequest,
@@ -31,14 +28,24 @@ from protocols.messages import (
     Message,
     Prompt,
     Receipt,
-    SaleRequest,
+    SettlementResponse,
     TransactionResult,
 )
-from protocols.tlv import encode_tlv
-from protocols.zvt.apdu import Apdu, ApduStream, ZvtFormatError, encode_apdu
-from protocols.zvt.bmp import Bmp, decode_bmps, encode_bmps
-from protocols.zvt.codes import ACK, NOT_SUPPORTED, PROTOCOL_ERROR, Command, result_code_of
+from protocols.zvt.apdu import Apdu, ApduStream, ZvtFormatError
+from protocols.zvt.codes import ACK, NOT_SUPPORTED, Command, result_code_of
 from protocols.zvt.serial import ApduReceived, BlockFailed, SerialTransport
+
+from .answers import (
+    CANCELLED,
+    ERRORS,
+    abort,
+    completion,
+    end_of_day_information,
+    intermediate_status,
+    print_text_block,
+    status_information,
+)
+from .ecr_commands import EcrSession, Lookups
 
 __all__ = ["ZvtLink", "ZvtCounters", "ZVT_SESSION", "DEFAULT_PASSWORD"]
 
@@ -50,23 +57,6 @@ PARTIAL_APDU_TIMEOUT = 5.0  # TCP: the rest of an APDU that stops coming is give
 # config byte of Registration (ZVT 13, 2.1): who prints, whether the PT reports progress
 ECR_PRINTS_PAYMENT_RECEIPTS = 0x02
 INTERMEDIATE_STATUS_WANTED = 0x08
-
-_INTERMEDIATE = {
-    PromptId.INSERT_CARD: 0x0A,
-    PromptId.PRESENT_CARD: 0x0A,
-    PromptId.ENTER_PIN: 0x01,
-    PromptId.INCORRECT_PIN: 0x15,
-    PromptId.AUTHORISING: 0x04,
-    PromptId.REMOVE_CARD: 0x0B,
-    PromptId.DECLINED: 0x1D,
-    PromptId.PLEASE_WAIT: 0x0E,
-}
-_ERRORS: dict[int, int] = {  # the core's refusals, as ZVT result codes
-    ErrorCode.BUSY: 0x9C,  # please wait
-    ErrorCode.INVALID_CURRENCY: 0x6F,  # wrong currency
-    ErrorCode.INVALID_AMOUNT: 0xC8,  # amount too small
-}
-_CANCELLED = 0x6C  # abort via time-out or abort key
 
 
 @dataclass
@@ -83,17 +73,21 @@ class ZvtLink:
     """One ECR's ZVT session over one port (``serial``: the DLE STX transport)."""
 
     def __init__(
-        self, *, serial: bool, terminal_id: str = "29001006", password: int = DEFAULT_PASSWORD
+        self,
+        *,
+        serial: bool,
+        terminal_id: str = "29001006",
+        password: int = DEFAULT_PASSWORD,
+        lookups: Lookups | None = None,
+        wall_clock: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._serial = SerialTransport() if serial else None
         self._stream = ApduStream()
         self._out = bytearray()
-        self.password = password
-        self.terminal_id = int(terminal_id) if terminal_id.isdigit() else 29001006
-        self.registered = False
-        self.config = 0
-        self.currency = 978
+        tid = int(terminal_id) if terminal_id.isdigit() and len(terminal_id) == 8 else 29001006
+        self.session = EcrSession(password, tid, lookups or Lookups(_none, _none))
         self.counters = ZvtCounters()
+        self._wall_clock = wall_clock  # the date and time End-of-Day reports (the runner's)
         self._events: list[MessageReceived] = []
         self._pending: deque[bytes] = deque()  # PT messages waiting their turn
         self._awaiting: bytes | None = None  # the PT message the ECR has not acknowledged
@@ -157,20 +151,26 @@ class ZvtLink:
 
     def send(self, message: Message, now: float, session: bytes | None = None) -> None:
         """What the core says, as ZVT."""
+        config = self.session.config
         if isinstance(message, Prompt):
-            code = _INTERMEDIATE.get(message.prompt_id)
-            wanted = self.config & INTERMEDIATE_STATUS_WANTED and self._running is not None
-            if code is not None and wanted:  # after the completion the ECR is master again
-                self._queue(encode_apdu(0x04, 0xFF, bytes((code,))), now)
+            apdu = intermediate_status(message.prompt_id)
+            wanted = config & INTERMEDIATE_STATUS_WANTED and self._running is not None
+            if apdu is not None and wanted:  # after the completion the ECR is master again
+                self._queue(apdu, now)
         elif isinstance(message, Receipt):
-            if self.config & ECR_PRINTS_PAYMENT_RECEIPTS:  # printed after the status information
-                self._receipts.append(_print_text_block(message))
+            if config & ECR_PRINTS_PAYMENT_RECEIPTS:  # printed after the status information
+                self._receipts.append(print_text_block(message))
         elif isinstance(message, TransactionResult):
             self._result(message, now)
+        elif isinstance(message, SettlementResponse):
+            self._running = None
+            tid = self.session.terminal_id
+            self._queue(end_of_day_information(message, tid, self._wall_clock()), now)
+            self._queue(completion(), now)
         elif isinstance(message, Error) and self._running is not None:
-            self._running = None  # the core refused the request: the payment ends here
-            code = _ERRORS.get(int(message.code), NOT_SUPPORTED)
-            self._queue(encode_apdu(0x06, 0x1E, bytes((code,))), now)
+            self._running = None  # the core refused the request: the command ends here
+            self._receipts.clear()
+            self._queue(abort(ERRORS.get(int(message.code), NOT_SUPPORTED)), now)
 
     # --- from the ECR ---------------------------------------------------------------------
 
@@ -217,77 +217,18 @@ class ZvtLink:
         self._write(bytes((0x84, code, 0x00)), now)
 
     def _command(self, apdu: Apdu, now: float) -> None:
-        try:
-            command = Command(apdu.command)
-        except ValueError:
-            self._refuse(NOT_SUPPORTED, now)
+        busy = self._running is not None or self._awaiting is not None
+        if apdu.command == Command.ECR_ABORT and self._running is None:
+            self._write(ACK, now)  # nothing to abort
             return
-        if command is Command.REGISTRATION:
-            self._registration(apdu.data, now)
-        elif command is Command.LOG_OFF:
-            self.registered = False
-            self._write(ACK, now)
-        elif command is Command.STATUS_ENQUIRY:
-            self._check_password(apdu.data[:3])
-            decode_bmps(apdu.data[3:])
-            self._write(ACK, now)
-            status = [(0x27, 0x00 if self._running is None else 0x9C), (0x29, self.terminal_id)]
-            self._queue(encode_apdu(0x04, 0x0F, encode_bmps(status)), now)
-            self._queue(encode_apdu(0x06, 0x0F), now)
-        elif command is Command.AUTHORIZATION:
-            self._authorization(apdu.data, now)
-        elif command is Command.ECR_ABORT:
-            self._write(ACK, now)
-            if self._running is not None:
-                self._events.append(MessageReceived(CancelRequest(), 0, ZVT_SESSION))
-        else:  # a command possim knows of but does not perform
-            self._refuse(NOT_SUPPORTED, now)
-
-    def _check_password(self, raw: bytes) -> None:
-        if len(raw) != 3 or not raw.hex().isdigit() or int(raw.hex()) != self.password:
-            raise ZvtFormatError("wrong password", NOT_SUPPORTED)
-
-    def _registration(self, data: bytes, now: float) -> None:
-        if len(data) < 4:
-            raise ZvtFormatError("Registration is password, config byte, [currency], [BMPs]")
-        self._check_password(data[:3])
-        config, rest = data[3], data[4:]
-        currency = None
-        if len(rest) >= 2 and rest[0] not in (0x03, 0x06):  # a currency code before any BMP
-            if not rest[:2].hex().isdigit():
-                raise ZvtFormatError("the currency code is not BCD", PROTOCOL_ERROR)
-            currency, rest = int(rest[:2].hex()), rest[2:]
-        decode_bmps(rest)
-        if currency is not None:
-            try:
-                by_numeric(currency)
-            except (KeyError, ValueError):
-                raise ZvtFormatError("unknown currency", 0x6F) from None
-            self.currency = currency
-        self.config, self.registered = config, True
-        self._write(ACK, now)
-        answer: list[Bmp] = [(0x19, 0x00), (0x29, self.terminal_id)]
-        if currency is not None:
-            answer.append((0x49, currency))
-        self._queue(encode_apdu(0x06, 0x0F, encode_bmps(answer)), now)
-
-    def _authorization(self, data: bytes, now: float) -> None:
-        bmps = dict(decode_bmps(data))
-        if 0x04 not in bmps:
-            raise ZvtFormatError("an authorization needs its amount (BMP 04)", PROTOCOL_ERROR)
-        if not self.registered:
-            raise ZvtFormatError("register first", 0x6B)  # function deactivated
-        if self._running is not None or self._awaiting is not None:
-            raise ZvtFormatError("a transaction is running", 0x9C)  # please wait
-        currency = int(bmps.get(0x49, self.currency))
-        try:
-            alpha = by_numeric(currency).alpha
-        except (KeyError, ValueError):
-            raise ZvtFormatError("unknown currency", 0x6F) from None
-        self._write(ACK, now)
-        self._running = f"zvt-{secrets.token_hex(8)}"
-        request = SaleRequest(self._running, int(bmps[0x04]), alpha)
-        self._events.append(MessageReceived(request, 0, ZVT_SESSION))
+        reply = self.session.handle(apdu, busy)
+        self._write(reply.immediate, now)
+        for queued in reply.queued:
+            self._queue(queued, now)
+        if reply.request is not None:
+            if not isinstance(reply.request, CancelRequest):
+                self._running = "running"
+            self._events.append(MessageReceived(reply.request, 0, ZVT_SESSION))
 
     # --- the outcome ----------------------------------------------------------------------
 
@@ -295,56 +236,19 @@ class ZvtLink:
         self._running = None
         if result.status is TransactionStatus.CANCELLED:
             self._receipts.clear()
-            self._queue(encode_apdu(0x06, 0x1E, bytes((_CANCELLED,))), now)
+            self._queue(abort(CANCELLED), now)
             return
         approved = result.status is TransactionStatus.APPROVED
         code = result_code_of(result.response_code) if result.response_code.strip() else 0x66
         if not approved and code == 0:
             code = 0x66
         # status information, then the receipts for the ECR to print, then the completion
-        self._queue(encode_apdu(0x04, 0x0F, encode_bmps(self._status_bmps(result, code))), now)
+        self._queue(status_information(result, code, self.session.terminal_id), now)
         for block in self._receipts:
             self._queue(block, now)
         self._receipts.clear()
-        if approved:
-            self._queue(encode_apdu(0x06, 0x0F), now)
-        else:
-            self._queue(encode_apdu(0x06, 0x1E, bytes((code,))), now)
-
-    def _status_bmps(self, result: TransactionResult, code: int) -> list[Bmp]:
-        when = datetime.fromtimestamp(result.time, timezone.utc)
-        number = int(result.reference) if result.reference.isdigit() else 0
-        bmps: list[Bmp] = [
-            (0x27, code),
-            (0x04, result.amount),
-            (0x49, by_alpha(result.currency).numeric),
-            (0x0B, number % 1_000_000),  # trace number
-            (0x0C, int(when.strftime("%H%M%S"))),
-            (0x0D, int(when.strftime("%m%d"))),
-        ]
-        if result.masked_pan:
-            bmps.append((0x22, _masked_pan_field(result.masked_pan)))
-        bmps.append((0x29, self.terminal_id))
-        if result.auth_code:
-            bmps.append((0x3B, result.auth_code.encode().ljust(8)[:8]))
-        bmps += [(0x87, number % 10_000), (0x88, number % 1_000_000)]
-        if result.masked_pan:
-            bmps += [(0x8A, 0x0A), (0x8B, b"VISA")]  # the catalogue's AID is Visa's
-        return bmps
+        self._queue(completion() if approved else abort(code), now)
 
 
-def _masked_pan_field(masked: str) -> bytes:
-    """BMP 22: the PAN in BCD with E for each masked digit, F-padded to whole bytes."""
-    digits = masked.replace("*", "E")
-    if len(digits) % 2:
-        digits += "F"
-    return bytes.fromhex(digits)
-
-
-def _print_text_block(receipt: Receipt) -> bytes:
-    """06 D3 with a TLV container: print texts (25) holding the receipt type (1F07: 01
-    merchant, 02 customer) and one text line (07) per line."""
-    kind = b"\x01" if receipt.copy is ReceiptCopy.MERCHANT else b"\x02"
-    lines = [(0x07, line.encode("ascii", "replace")) for line in receipt.lines]
-    container = encode_tlv([(0x25, [(0x1F07, kind), *lines])])
-    return encode_apdu(0x06, 0xD3, encode_bmps([(0x06, container)]))
+def _none(*args: object) -> None:
+    return None
