@@ -37,7 +37,7 @@ from .errors import (
     TerminalTimeout,
 )
 from .pair_cli import add_pair_arguments, run_pair
-from .payments import _make
+from .payments import _make, _outcome
 from .results import TransactionOutcome
 from .terminal import Terminal, to_minor_units
 
@@ -103,7 +103,11 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--port", required=True, help="the terminal's port: a path or pyserial URL")
+        p.add_argument(
+            "--port",
+            required=name != "last",
+            help="the terminal's port: a path or pyserial URL",
+        )
         p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
         p.add_argument(
             "--ack-timeout", type=float, help="seconds before a frame is sent again (default 1)"
@@ -161,7 +165,13 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     password.add_argument("--current", default="", help="the password set now, if any")
     pair = client("pair", "pair this host with the terminal (type the code it shows)")
     add_pair_arguments(pair)
-    client("last", "the last transaction")
+    last = client("last", "the last transaction")
+    last.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="read the terminal's journal instead of asking it (a ZVT terminal's, or one that"
+        " is not running): one of --port and --journal",
+    )
     lookup = client("lookup", "the outcome of the transaction that --id started")
     lookup.add_argument("--id", dest="client_transaction_id", required=True)
     client("info", "who the terminal is")
@@ -223,6 +233,27 @@ def _link_settings(args: argparse.Namespace) -> LinkSettings | None:
     if args.link_retries is not None:
         settings = replace(settings, max_retries=args.link_retries)
     return settings
+
+
+def _last_from_journal(path: str, as_json: bool) -> int:
+    """``possim last --journal FILE``: the journal's last transaction, as the terminal would
+    report it, read from the file (SQLite's WAL lets it be read while the terminal runs)."""
+    from pathlib import Path
+
+    from firmware_sim.application.records import outcome_messages
+    from firmware_sim.journal import Journal
+
+    if not Path(path).is_file():
+        return _fail("rejected", f"no journal {path}")
+    journal = Journal(path)
+    try:
+        entry = journal.last()
+    finally:
+        journal.close()
+    if entry is None:
+        return _fail("rejected", f"the journal {path} holds no transaction")
+    messages = outcome_messages(entry)
+    return _print_outcome(_outcome(messages, entry.client_transaction_id), as_json)
 
 
 def _with_terminal(args: argparse.Namespace, action: Callable[[Terminal], int]) -> int:
@@ -385,6 +416,10 @@ def _client_command(args: argparse.Namespace) -> int:
     if command == "pair":
         return _with_terminal(args, lambda t: run_pair(args, t))
     if command == "last":
+        if args.journal:
+            return _last_from_journal(args.journal, args.json)
+        if not args.port:
+            return _fail("rejected", "last needs --port or --journal")
         return _with_terminal(args, lambda t: _print_outcome(t.last(), args.json))
     if command == "lookup":
         return _with_terminal(

@@ -20,6 +20,7 @@ from protocols.frame import Frame
 from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
 from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
+from protocols.zvt.describe import redact_zvt_apdu
 
 from .access import set_up_access
 from .acquirer import Identity
@@ -130,6 +131,8 @@ class TerminalRunner:
                 password=config.zvt_password,
                 lookups=journal_lookups(self._journal),
                 wall_clock=time.time,
+                observer=self._on_zvt if config.trace else None,
+                vu_number=config.merchant_id,
             )
         else:
             self.link = Link(settings, guard=self.access.guard())
@@ -231,6 +234,10 @@ class TerminalRunner:
             with open(target, "a", encoding="utf-8") as display:
                 display.write(text)
 
+    def _on_zvt(self, direction: str, apdu: bytes) -> None:
+        """A ZVT APDU, card data masked and the password zeroed, for the trace."""
+        self._record("zvt", direction, redact_zvt_apdu(apdu).hex())
+
     def _on_apdu(self, command: bytes, response: bytes) -> None:
         self.last_apdu = (command, response)
         self._record("apdu", "out", command.hex(), response.hex())
@@ -238,6 +245,8 @@ class TerminalRunner:
     def _saw_bytes(self, direction: str, data: bytes) -> None:
         if not self.config.step and self._trace is None:
             return  # nobody watches: keep the hot path free of a second decoder
+        if self.config.protocol == "zvt":
+            return  # the ZVT personality records whole APDUs (_on_zvt)
         recorder = self._frames_in if direction == "in" else self._frames_out
         for frame, wire, note in recorder.feed(data, time.monotonic()):
             # whole frames, card data masked: what a trace and the step display may show

@@ -39,6 +39,7 @@ from .messages import (
     decode_payload,
 )
 from .tlv import Tlv, decode_tlv
+from .zvt.describe import apdu_field_lines, describe_apdu
 
 __all__ = [
     "TraceRecord",
@@ -300,6 +301,12 @@ def annotate(records: list[TraceRecord], *, fields: bool = False) -> list[str]:
         elif record.kind == "authorization":
             lines.append(_arrow("terminal", "authorizer", record.note, record.time - start))
             lines.append(_arrow("authorizer", "terminal", record.response, record.time - start))
+        elif record.kind == "zvt":  # a ZVT cash register, as the terminal read and wrote it
+            raw = bytes.fromhex(record.hex)
+            ends = ("terminal", "host") if record.direction == "out" else ("host", "terminal")
+            lines.append(_arrow(*ends, "ZVT " + describe_apdu(raw), record.time - start))
+            if fields:
+                lines += [f"{'':12}{line}" for line in apdu_field_lines(raw)]
         elif record.kind == "iso8583":  # the acquirer leg, as the terminal sent and read it
             raw = bytes.fromhex(record.hex)
             ends = (

@@ -178,6 +178,7 @@ def _check_payment(ecr: ZvtEcr, journal: str) -> None:
     assert status[0x27] == b"\x00" and status[0x04] == bytes.fromhex("000000001234")
     assert status[0x3B].startswith(b"0000") and sale.ended_with == b"\x06\x0f"
     assert status[0x22].hex().upper() == "476173EEEEEE0010"  # the PAN, masked with E
+    assert status[0x2A] == b"POSSIM000000001" and status[0x06] == bytes.fromhex("1F110101")
     assert len(sale.of(0x06, 0xD3)) == 2  # both receipts, for the cash register to print
     receipt = int(status[0x87].hex())
     declined = ecr.command(authorization(1251))
@@ -348,3 +349,67 @@ def test_every_command_and_the_journal_agrees(tmp_path: Path, transport: str) ->
         ("PREAUTH", 1500, "APPROVED"),
         ("RELEASE", 1500, "APPROVED"),
     ], kinds
+
+
+def test_the_trace_annotates_zvt_apdus_with_no_card_data_or_password(tmp_path: Path) -> None:
+    import sys
+
+    trace, journal = tmp_path / "terminal.trace", str(tmp_path / "journal.sqlite")
+    with zvt_terminal(
+        "--port", "listen://127.0.0.1:0", "--trace", str(trace), "--journal", journal
+    ) as url:
+        host, _, number = url.removeprefix("socket://").rpartition(":")
+        ecr = ZvtEcr.tcp(host, int(number))
+        try:
+            ecr.command(registration())
+            ecr.command(authorization(1234))
+        finally:
+            ecr.close()
+    text = trace.read_text()
+    assert "4761739001010010" not in text and "123456" not in text  # PAN and password
+    shown = subprocess.run(
+        [sys.executable, "-m", "driver.cli", "trace", "--fields", str(trace)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "ZVT REGISTRATION" in shown and "ZVT AUTHORIZATION 04=1234 49=978" in shown
+    assert "BMP 22 PAN (masked with E) = 476173EEEEEE0010" in shown
+    assert "ZVT STATUS_INFORMATION 27=0" in shown and "ZVT COMPLETION" in shown
+
+
+def test_possim_last_reads_a_zvt_terminal_s_journal(tmp_path: Path) -> None:
+    """A ZVT terminal has no possim-protocol port: possim last --journal answers "did that
+    payment go through?" from its journal, while it runs."""
+    import json
+    import sys
+
+    journal = str(tmp_path / "journal.sqlite")
+    with zvt_terminal("--port", "listen://127.0.0.1:0", "--journal", journal) as url:
+        host, _, number = url.removeprefix("socket://").rpartition(":")
+        ecr = ZvtEcr.tcp(host, int(number))
+        try:
+            ecr.command(registration())
+            ecr.command(authorization(4321))
+        finally:
+            ecr.close()
+        run = subprocess.run(
+            [sys.executable, "-m", "driver.cli", "last", "--journal", journal, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert run.returncode == 0, run.stderr
+    last = json.loads(run.stdout)
+    assert (last["status"], last["amount"], last["masked_pan"]) == (
+        "approved",
+        "43.21",
+        "476173******0010",
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "driver.cli", "last", "--journal", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert missing.returncode == 2 and "no journal" in missing.stderr

@@ -112,26 +112,36 @@ class Records:
         self, entry: JournalEntry, send: Callable[[Message], None] | None = None
     ) -> None:
         send = send or self._core.send
-        status = entry.status if entry.status is not None else TransactionStatus.FAILED
-        if entry.receipt:
-            send(Receipt(entry.client_transaction_id, ReceiptCopy.CUSTOMER, entry.receipt))
-        if entry.merchant_receipt:
-            send(Receipt(entry.client_transaction_id, ReceiptCopy.MERCHANT, entry.merchant_receipt))
-        send(
-            TransactionResult(
-                client_transaction_id=entry.client_transaction_id,
-                kind=entry.kind,
-                status=status,
-                response_code=entry.response_code.ljust(2)[:2],
-                auth_code=entry.auth_code,
-                reference=entry.reference,
-                amount=entry.amount,
-                currency=entry.currency,
-                masked_pan=entry.masked_pan,
-                entry_mode=entry.entry_mode,
-                original_reference=entry.original_reference,
-                time=entry.time,
-                approved_amount=entry.approved_amount,
-                tip_amount=entry.tip_amount,
-            )
+        for message in outcome_messages(entry):
+            send(message)
+
+
+def outcome_messages(entry: JournalEntry) -> list[Message]:
+    """What reports a journal entry's outcome: both receipts (when kept), then the result."""
+    out: list[Message] = []
+    status = entry.status if entry.status is not None else TransactionStatus.FAILED
+    if entry.receipt:
+        out.append(Receipt(entry.client_transaction_id, ReceiptCopy.CUSTOMER, entry.receipt))
+    if entry.merchant_receipt:
+        out.append(
+            Receipt(entry.client_transaction_id, ReceiptCopy.MERCHANT, entry.merchant_receipt)
         )
+    out.append(
+        TransactionResult(
+            client_transaction_id=entry.client_transaction_id,
+            kind=entry.kind,
+            status=status,
+            response_code=entry.response_code.ljust(2)[:2],
+            auth_code=entry.auth_code,
+            reference=entry.reference,
+            amount=entry.amount,
+            currency=entry.currency,
+            masked_pan=entry.masked_pan,
+            entry_mode=entry.entry_mode,
+            original_reference=entry.original_reference,
+            time=entry.time,
+            approved_amount=entry.approved_amount,
+            tip_amount=entry.tip_amount,
+        )
+    )
+    return out

@@ -76,9 +76,13 @@ def _masked_pan(masked: str) -> bytes:
     return bytes.fromhex(digits + ("F" if len(digits) % 2 else ""))
 
 
-def status_information(result: TransactionResult, code: int, terminal_id: int) -> bytes:
+def status_information(
+    result: TransactionResult, code: int, terminal_id: int, vu_number: str = ""
+) -> bytes:
     """04 0F after a payment: result code, amount, currency, trace and receipt numbers,
-    date and time, the masked PAN, card name and type, terminal id, auth code."""
+    date and time, the masked PAN, card name and type, terminal id, VU number (the
+    merchant's contract number), the authorisation attribute (the auth code), and a TLV
+    container with the online flag (1F11: 01 authorised online, 00 offline)."""
     when = datetime.fromtimestamp(result.time, timezone.utc)
     number = int(result.reference) if result.reference.isdigit() else 0
     amount = result.approved_amount if result.approved_amount else result.amount
@@ -93,11 +97,15 @@ def status_information(result: TransactionResult, code: int, terminal_id: int) -
     if result.masked_pan:
         bmps.append((0x22, _masked_pan(result.masked_pan)))
     bmps.append((0x29, terminal_id))
+    if vu_number:
+        bmps.append((0x2A, vu_number.encode("ascii", "replace").ljust(15)[:15]))
     if result.auth_code:
         bmps.append((0x3B, result.auth_code.encode().ljust(8)[:8]))
     bmps += [(0x87, receipt_number(result.reference)), (0x88, number % 1_000_000)]
     if result.masked_pan:
         bmps += [(0x8A, 0x0A), (0x8B, b"VISA")]  # the catalogue's cards are Visa's (card type 10)
+    online = b"\x00" if result.response_code == "Y1" else b"\x01"
+    bmps.append((0x06, encode_tlv([(0x1F11, online)])))
     return encode_apdu(0x04, 0x0F, encode_bmps(bmps))
 
 

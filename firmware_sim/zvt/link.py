@@ -80,6 +80,8 @@ class ZvtLink:
         password: int = DEFAULT_PASSWORD,
         lookups: Lookups | None = None,
         wall_clock: Callable[[], float] = lambda: 0.0,
+        observer: Callable[[str, bytes], None] | None = None,
+        vu_number: str = "",
     ) -> None:
         self._serial = SerialTransport() if serial else None
         self._stream = ApduStream()
@@ -88,6 +90,8 @@ class ZvtLink:
         self.session = EcrSession(password, tid, lookups or Lookups(_none, _none))
         self.counters = ZvtCounters()
         self._wall_clock = wall_clock  # the date and time End-of-Day reports (the runner's)
+        self.observer = observer  # sees each APDU, "in" or "out" (traces)
+        self.vu_number = vu_number  # BMP 2A: the merchant's contract number (--merchant-id)
         self._events: list[MessageReceived] = []
         self._pending: deque[bytes] = deque()  # PT messages waiting their turn
         self._awaiting: bytes | None = None  # the PT message the ECR has not acknowledged
@@ -175,6 +179,8 @@ class ZvtLink:
     # --- from the ECR ---------------------------------------------------------------------
 
     def _write(self, apdu: bytes, now: float) -> None:
+        if self.observer is not None:
+            self.observer("out", apdu)
         if self._serial is not None:
             self._serial.send(apdu, now)
         else:
@@ -196,6 +202,8 @@ class ZvtLink:
 
     def _apdu(self, raw: bytes, now: float) -> None:
         self.counters.apdus_received += 1
+        if self.observer is not None:
+            self.observer("in", raw)
         try:
             apdu = Apdu.decode(raw)
         except ZvtFormatError as e:
@@ -243,7 +251,8 @@ class ZvtLink:
         if not approved and code == 0:
             code = 0x66
         # status information, then the receipts for the ECR to print, then the completion
-        self._queue(status_information(result, code, self.session.terminal_id), now)
+        info = status_information(result, code, self.session.terminal_id, self.vu_number)
+        self._queue(info, now)
         for block in self._receipts:
             self._queue(block, now)
         self._receipts.clear()
