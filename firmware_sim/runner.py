@@ -11,13 +11,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from keys import KeyStore
 from protocols.codes import EntryMode, MessageType
 from protocols.errors import ErrorCode, LocalProtocolError
 from protocols.frame import Frame
-from protocols.link import Link, LinkSettings, MessageReceived, MessageRejected
+from protocols.link import Link, MessageReceived, MessageRejected
 from protocols.messages import Error, Message
 from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
 from protocols.zvt.describe import redact_zvt_apdu
@@ -26,6 +26,7 @@ from .access import set_up_access
 from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
 from .core import TerminalCore
+from .host_side import draw_qr, host_link
 from .journal import Journal
 from .kernel.settings import EmvSettings
 from .online import connect
@@ -104,11 +105,6 @@ class TerminalRunner:
             if config.cardholder == "auto"
             else None
         )
-        settings = LinkSettings.for_baud(config.baud) if config.baud < 115200 else LinkSettings()
-        if config.ack_timeout is not None:
-            settings = replace(settings, ack_timeout=config.ack_timeout)
-        if config.link_retries is not None:
-            settings = replace(settings, max_retries=config.link_retries)
         self.display: deque[str] = deque(maxlen=32)  # what the terminal's display showed
         self.show_display: Callable[[str], None] | None = None  # its console, if it has one
         self.access = set_up_access(
@@ -121,21 +117,14 @@ class TerminalRunner:
         )
         self.merchant = self.access.merchant
         self._journal = Journal(config.journal)
-        self.link: Link | ZvtLink
-        if config.protocol == "zvt":  # TCP carries bare APDUs; a serial line DLE STX blocks
-            self.merchant.trust(ZVT_SESSION)
-            tcp = config.port.startswith(("listen://", "listen+tls://"))
-            self.link = ZvtLink(
-                serial=not tcp,
-                terminal_id=config.terminal_id,
-                password=config.zvt_password,
-                lookups=journal_lookups(self._journal),
-                wall_clock=time.time,
-                observer=self._on_zvt if config.trace else None,
-                vu_number=config.merchant_id,
-            )
-        else:
-            self.link = Link(settings, guard=self.access.guard())
+        if config.protocol == "zvt":
+            self.merchant.trust(ZVT_SESSION)  # ZVT's merchant commands carry its password
+        self.link: Link | ZvtLink = host_link(
+            config,
+            self.access.guard(),
+            journal_lookups(self._journal),
+            self._on_zvt if config.trace else None,
+        )
         self.counters = RunnerCounters()
         self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
         self._frames_in = WireRecorder()
@@ -214,25 +203,7 @@ class TerminalRunner:
         .png or .svg file (a phone's camera reads it), else text art in the file, or on the
         console if it is one."""
         self._record("display", "out", "", note=payload)
-        target = self.config.display
-        if target is None and not sys.stdout.isatty():
-            return
-        import io
-
-        import segno
-
-        code = segno.make(payload, error="m")
-        if target is not None and target.lower().endswith((".png", ".svg")):
-            code.save(target, scale=8, border=4)  # the quiet zone readers need
-            return
-        drawing = io.StringIO()
-        code.terminal(out=drawing, compact=True)
-        text = f"{drawing.getvalue()}\n{payload}\n"
-        if target is None:
-            print(text, flush=True)
-        else:
-            with open(target, "a", encoding="utf-8") as display:
-                display.write(text)
+        draw_qr(payload, self.config.display)
 
     def _on_zvt(self, direction: str, apdu: bytes) -> None:
         """A ZVT APDU, card data masked and the password zeroed, for the trace."""
@@ -339,6 +310,7 @@ class TerminalRunner:
         now = time.monotonic()
         self.link.receive_data(data, now)
         self.link.tick(now)
+        self._flush()  # acknowledgements go before the work they acknowledge (a slow issuer)
         for event in self.link.events():
             # each request's answers go to the link before the next event is looked at: the
             # link may already be in a newer session, and then they are dropped, not sent
@@ -368,6 +340,9 @@ class TerminalRunner:
         self._send_all()
         if self.core.power_cycle_requested:
             self.core = self._boot()  # a cold start: recovery runs on the same journal
+        self._flush()
+
+    def _flush(self) -> None:
         out = self.link.data_to_send()
         if out:
             self._saw_bytes("out", out)

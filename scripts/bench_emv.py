@@ -8,6 +8,7 @@ built-in authorizer) with a card that has no ODA and with SDA, DDA and CDA cards
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +35,18 @@ def per_call(action: Callable[[], object], repeat: int) -> float:
     return best * 1e3
 
 
+def _sale_loop(card: str) -> Callable[[], None]:
+    """One sale after another with ``card``, in a core of its own."""
+    core, cardholder, count = make_core(), AutoCardholder(card), [0]
+
+    def sale() -> None:
+        count[0] += 1
+        core.handle_message(SaleRequest(f"T{count[0]}", 1234, "EUR"), 0.0)
+        drain(core, cardholder, 0.0)
+
+    return sale
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sales", type=int, default=300)
@@ -43,25 +56,17 @@ def main() -> int:
         key = generate_rsa_key(f"bench {bits}".encode(), bits)
         block = b"\x6a" + bytes(key.public.size - 2) + b"\xbc"
         signature = key.sign(block)
-        recover = per_call(lambda: key.public.recover(signature), 2000)
-        sign = per_call(lambda: key.sign(block), 200)
+        recover = per_call(functools.partial(key.public.recover, signature), 2000)
+        sign = per_call(functools.partial(key.sign, block), 200)
         print(f"  {bits} bits: recover (the terminal) {recover:.4f}, sign (CRT) {sign:.3f}")
     store = shipped_store()
     print("personalising a card (certificates signed), ms:")
     for name in ("sda", "dda", "cda"):
-        ms = per_call(lambda: personalise_card(CATALOGUE[name], store), 20)
+        ms = per_call(functools.partial(personalise_card, CATALOGUE[name], store), 20)
         print(f"  {name}: {ms:.2f}")
     print(f"a sale in the terminal core, ms ({args.sales} sales, the best of three rounds):")
     for name in ("default", "offline-pin", "sda", "dda", "cda"):
-        core = make_core()
-        cardholder = AutoCardholder(name)
-        count = [0]
-
-        def sale() -> None:
-            count[0] += 1
-            core.handle_message(SaleRequest(f"T{count[0]}", 1234, "EUR"), 0.0)
-            drain(core, cardholder, 0.0)
-
+        sale = _sale_loop(name)
         sale()  # the card is personalised at its first use
         print(f"  {name:12} {per_call(sale, args.sales):.3f}")
     return 0

@@ -1,7 +1,9 @@
 """Coverage-guided fuzzing (atheris, libFuzzer) of every parser that takes bytes from outside:
 the frame decoder and the link, every message payload, APDUs, BER-TLV and DOLs, track 2, and
 the acquirer leg's ISO 8583 (the length decoder, the message decoder with its checks and
-composite fields, and the host's handling of a message on an in-memory ledger).
+composite fields, and the host's handling of a message on an in-memory ledger), and ZVT (the
+APDU, BMP and serial decoders, the trace's description and redaction, and the terminal's ZVT
+personality in front of a live terminal core).
 Any exception other than the documented ones is a finding.
 
     python scripts/fuzz_parsers.py -max_total_time=120      # libFuzzer options pass through
@@ -16,7 +18,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
+    from firmware_sim.cardholder import drain_addressed
     from firmware_sim.host import HostLedger
+    from firmware_sim.testing import make_core
+    from firmware_sim.zvt import ZvtLink
     from keys.link_keys import MemoryVault, TerminalPairings
     from keys.pairing import LongTermKey
     from protocols.acquirer.codec import (
@@ -36,6 +41,10 @@ with atheris.instrument_imports():
     from protocols.messages import MESSAGE_CLASSES, decode_payload, encode_payload
     from protocols.tlv import decode_tlv, parse_dol
     from protocols.track2 import Track2
+    from protocols.zvt.apdu import Apdu, ApduStream, ZvtFormatError
+    from protocols.zvt.bmp import decode_bmps
+    from protocols.zvt.describe import apdu_field_lines, describe_apdu, redact_zvt_apdu
+    from protocols.zvt.serial import SerialTransport
 
 import iso8583  # noqa: E402
 
@@ -44,12 +53,15 @@ PAIRINGS = TerminalPairings(MemoryVault(), clock=lambda: 1)
 PAIRINGS.add(LongTermKey(bytes(8), bytes(range(32))), "fuzz", now=0)
 
 TYPES = sorted(MESSAGE_CLASSES)
+CORE = make_core()  # one terminal for the whole run: its state carries from input to input
+ZVT = {False: ZvtLink(serial=False), True: ZvtLink(serial=True)}
+CLOCK = [0.0]
 
 
 def one_input(data: bytes) -> None:
     if not data:
         return
-    target, body = data[0] % 8, data[1:]
+    target, body = data[0] % 10, data[1:]
     if target == 0:
         decoder = FrameDecoder()
         events = decoder.feed(body, 0.0) + decoder.expire(1.0)
@@ -101,6 +113,34 @@ def one_input(data: bytes) -> None:
                 parse(body if parse is decode else text)  # type: ignore[operator]
             except AcquirerFormatError:
                 pass
+    elif target == 8:  # ZVT decoders: a value or ZvtFormatError; traces never raise
+        for parse in (Apdu.decode, decode_bmps):
+            try:
+                parse(body)  # type: ignore[operator]
+            except ZvtFormatError:
+                pass
+        stream = ApduStream()
+        stream.feed(body)
+        for raw in stream.apdus():
+            describe_apdu(raw)
+            apdu_field_lines(raw)
+            assert len(redact_zvt_apdu(raw)) >= 3
+        serial_line = SerialTransport()
+        serial_line.receive_data(body, 0.0)
+        serial_line.tick(10.0)
+        serial_line.events()
+    elif target == 9:  # the ZVT personality and the terminal behind it never raise
+        link = ZVT[bool(body) and bool(body[0] & 1)]
+        CLOCK[0] += 1.0
+        now = CLOCK[0]
+        link.receive_data(body[1:], now)
+        link.tick(now + 0.5)
+        for event in link.events():
+            CORE.handle_message(event.message, now, event.session)
+        for origin, message in drain_addressed(CORE, None, now):
+            link.send(message, now, origin if isinstance(origin, bytes) else None)
+        CORE.tick(now)
+        link.data_to_send()
     else:  # the host never raises, and answers what has an MTI
         with HOST.transaction():
             answer = HOST.handle(body, 1.7e9)

@@ -120,18 +120,22 @@ def test_the_tcp_stream_splits_apdus_wherever_the_bytes_break(
 # --- the personality, in memory ------------------------------------------------------------
 
 
-def _run(link: ZvtLink, raw: bytes, core: object, now: float = 0.0) -> list[bytes]:
+def _run(
+    link: ZvtLink, raw: bytes, core: object, now: float = 0.0, card: str | None = None
+) -> list[bytes]:
     """Feed one ECR APDU to the personality and the core; the APDUs the PT sends, the ECR
     acknowledging each."""
+    from firmware_sim.cardholder import AutoCardholder
     from firmware_sim.core import TerminalCore
 
     assert isinstance(core, TerminalCore)
+    cardholder = AutoCardholder(card) if card else None
     link.receive_data(raw, now)
     sent: list[bytes] = []
     for _ in range(50):
         for event in link.events():
             core.handle_message(event.message, now, event.session)
-        for origin, message in drain_addressed(core, None, now):
+        for origin, message in drain_addressed(core, cardholder, now):
             link.send(message, now, origin if isinstance(origin, bytes) else None)
         out = link.data_to_send()
         stream = ApduStream()
@@ -413,3 +417,76 @@ def test_possim_last_reads_a_zvt_terminal_s_journal(tmp_path: Path) -> None:
         timeout=30,
     )
     assert missing.returncode == 2 and "no journal" in missing.stderr
+
+
+def test_a_terminal_killed_mid_payment_reverses_it_at_restart(tmp_path: Path) -> None:
+    """kill -9 while the authorizer is being asked; the terminal restarts on its journal and
+    reverses what never completed before it takes the ECR's next command: the ECR's retry is
+    a new payment, and the journal holds one reversed and one approved, never two charges."""
+    import sqlite3
+    import time
+
+    journal = str(tmp_path / "journal.sqlite")
+    process, url = spawn_terminal(
+        "--protocol",
+        "zvt",
+        "--port",
+        "listen://127.0.0.1:0",
+        "--journal",
+        journal,
+        "--authorizer-latency",
+        "5",
+        mode="insecure",
+    )
+    try:
+        host, _, number = url.removeprefix("socket://").rpartition(":")
+        ecr = ZvtEcr.tcp(host, int(number))
+        assert ecr.command(registration()).ended_with == b"\x06\x0f"
+        ecr.transport.send(authorization(1234))
+        assert ecr.transport.receive(10) == ACK_APDU
+        deadline, state = time.monotonic() + 10, None
+        while state != "authorizing":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            with sqlite3.connect(journal) as db:  # read only: the terminal is writing
+                row = db.execute("SELECT state FROM transactions").fetchone()
+            state = row[0] if row else None
+        process.kill()
+        process.wait()
+        ecr.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with zvt_terminal("--port", "listen://127.0.0.1:0", "--journal", journal) as url:
+        host, _, number = url.removeprefix("socket://").rpartition(":")
+        ecr = ZvtEcr.tcp(host, int(number))
+        try:
+            ecr.command(registration())
+            assert ecr.command(authorization(1234)).status[0x27] == b"\x00"
+        finally:
+            ecr.close()
+    entries = Journal(journal).entries()
+    assert [(e.state, e.response_code) for e in entries] == [
+        ("reversed", "96"),
+        ("completed", "00"),
+    ]
+    with sqlite3.connect(journal + ".ledger") as db:  # the issuer's side: charged once
+        statuses = [row[0] for row in db.execute("SELECT status FROM ledger ORDER BY rowid")]
+    assert statuses == ["reversed", "authorized"]
+
+
+def test_docs_zvt_shows_the_bytes_the_terminal_sends() -> None:
+    """docs/zvt.md's exchange: the Registration and Authorization as the ECR builds them,
+    and the terminal's answers to them (all but the status information, which has the time)."""
+    text = (Path(__file__).parent.parent / "docs" / "zvt.md").read_text()
+    core, link = make_core(), ZvtLink(serial=False, vu_number="POSSIM000000001")
+    assert f"ECR {registration(config=0x08).hex(' ').upper()} " in text
+    answers = _run(link, registration(config=0x08), core)
+    for raw in answers:
+        assert f"PT  {raw.hex(' ').upper()}" in text, raw.hex()
+    assert f"ECR {authorization(1234).hex(' ').upper()} " in text
+    answers = _run(link, authorization(1234), core, card="default")
+    assert answers[-1] == bytes.fromhex("060F00") and len(answers) == 6
+    shown = [a for a in answers if a[:2] != b"\x04\x0f"]
+    for raw in shown:
+        assert f"PT  {raw.hex(' ').upper()}" in text, raw.hex()
