@@ -96,7 +96,7 @@ class ZvtLink:
         self._pending: deque[bytes] = deque()  # PT messages waiting their turn
         self._awaiting: bytes | None = None  # the PT message the ECR has not acknowledged
         self._awaiting_since = 0.0
-        self._running: str | None = None  # the client transaction id of the running payment
+        self._running = False  # a command of the ECR's is with the core
         self._receipts: list[bytes] = []  # print text blocks, held for after the result
         self._last_data = 0.0
 
@@ -105,11 +105,7 @@ class ZvtLink:
     def receive_data(self, data: bytes, now: float) -> None:
         if self._serial is not None:
             self._serial.receive_data(data, now)
-            for event in self._serial.events():
-                if isinstance(event, ApduReceived):
-                    self._apdu(event.apdu, now)
-                elif isinstance(event, BlockFailed):
-                    self.counters.blocks_failed += 1
+            self._serial_events(now)
             return
         if data:
             self._last_data = now
@@ -117,14 +113,18 @@ class ZvtLink:
         for raw in self._stream.apdus():
             self._apdu(raw, now)
 
+    def _serial_events(self, now: float) -> None:
+        assert self._serial is not None
+        for event in self._serial.events():
+            if isinstance(event, ApduReceived):
+                self._apdu(event.apdu, now)
+            elif isinstance(event, BlockFailed):
+                self.counters.blocks_failed += 1
+
     def tick(self, now: float) -> None:
         if self._serial is not None:
             self._serial.tick(now)
-            for event in self._serial.events():
-                if isinstance(event, ApduReceived):
-                    self._apdu(event.apdu, now)
-                elif isinstance(event, BlockFailed):
-                    self.counters.blocks_failed += 1
+            self._serial_events(now)
         if self._stream.pending and now - self._last_data > PARTIAL_APDU_TIMEOUT:
             self.counters.partial_apdus_dropped += 1
             self._stream.clear()
@@ -158,7 +158,7 @@ class ZvtLink:
         config = self.session.config
         if isinstance(message, Prompt):
             apdu = intermediate_status(message.prompt_id)
-            wanted = config & INTERMEDIATE_STATUS_WANTED and self._running is not None
+            wanted = config & INTERMEDIATE_STATUS_WANTED and self._running
             if apdu is not None and wanted:  # after the completion the ECR is master again
                 self._queue(apdu, now)
         elif isinstance(message, Receipt):
@@ -167,12 +167,12 @@ class ZvtLink:
         elif isinstance(message, TransactionResult):
             self._result(message, now)
         elif isinstance(message, SettlementResponse):
-            self._running = None
+            self._running = False
             tid = self.session.terminal_id
             self._queue(end_of_day_information(message, tid, self._wall_clock()), now)
             self._queue(completion(), now)
-        elif isinstance(message, Error) and self._running is not None:
-            self._running = None  # the core refused the request: the command ends here
+        elif isinstance(message, Error) and self._running:
+            self._running = False  # the core refused the request: the command ends here
             self._receipts.clear()
             self._queue(abort(ERRORS.get(int(message.code), NOT_SUPPORTED)), now)
 
@@ -225,8 +225,8 @@ class ZvtLink:
         self._write(bytes((0x84, code, 0x00)), now)
 
     def _command(self, apdu: Apdu, now: float) -> None:
-        busy = self._running is not None or self._awaiting is not None
-        if apdu.command == Command.ECR_ABORT and self._running is None:
+        busy = self._running or self._awaiting is not None
+        if apdu.command == Command.ECR_ABORT and not self._running:
             self._write(ACK, now)  # nothing to abort
             return
         reply = self.session.handle(apdu, busy)
@@ -235,13 +235,13 @@ class ZvtLink:
             self._queue(queued, now)
         if reply.request is not None:
             if not isinstance(reply.request, CancelRequest):
-                self._running = "running"
+                self._running = True
             self._events.append(MessageReceived(reply.request, 0, ZVT_SESSION))
 
     # --- the outcome ----------------------------------------------------------------------
 
     def _result(self, result: TransactionResult, now: float) -> None:
-        self._running = None
+        self._running = False
         if result.status is TransactionStatus.CANCELLED:
             self._receipts.clear()
             self._queue(abort(CANCELLED), now)
