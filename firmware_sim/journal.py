@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     batch INTEGER,
     merchant_receipt TEXT NOT NULL DEFAULT '',
     approved_amount INTEGER NOT NULL DEFAULT 0,
-    tip_amount INTEGER NOT NULL DEFAULT 0
+    tip_amount INTEGER NOT NULL DEFAULT 0,
+    card_expiry TEXT NOT NULL DEFAULT ''  -- YYMM of the card read, for ZVT's BMP 0E
 );
 CREATE INDEX IF NOT EXISTS by_original ON transactions (original_reference);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -62,6 +63,7 @@ _ADDED_COLUMNS = {
         "UPDATE transactions SET approved_amount = amount WHERE status = 0",
     ),
     "tip_amount": ("INTEGER NOT NULL DEFAULT 0", None),
+    "card_expiry": ("TEXT NOT NULL DEFAULT ''", None),
 }
 
 
@@ -311,9 +313,11 @@ class Journal:
         *,
         approved_amount: int | None = None,
         tip_amount: int = 0,
+        card_expiry: str = "",
     ) -> JournalEntry:
         """Commit the outcome and both receipts, before the host sees them. The approved
-        amount is the whole amount unless given (a partial approval); 0 unless approved."""
+        amount is the whole amount unless given (a partial approval); 0 unless approved.
+        ``card_expiry``: YYMM of the card read, when one was."""
         if status is not TransactionStatus.APPROVED:
             approved_amount = 0
         elif approved_amount is None:
@@ -331,28 +335,38 @@ class Journal:
             "\n".join(merchant_receipt),
             approved_amount,
             tip_amount,
+            card_expiry,
         )
         if self.lookup(client_transaction_id) is None:
             self._db.execute(
                 "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
                 " original_reference, state, status, response_code, auth_code, masked_pan,"
                 " entry_mode, time, receipt, batch, merchant_receipt, approved_amount,"
-                " tip_amount) VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?)",
+                " tip_amount, card_expiry) VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?, ?, ?)",
                 (client_transaction_id, int(kind), amount, currency, original_reference, *values),
             )
         else:
             self._db.execute(
                 "UPDATE transactions SET state = 'completed', status = ?, response_code = ?,"
                 " auth_code = ?, masked_pan = ?, entry_mode = ?, time = ?, receipt = ?,"
-                " batch = ?, merchant_receipt = ?, approved_amount = ?, tip_amount = ?"
-                " WHERE client_transaction_id = ?",
+                " batch = ?, merchant_receipt = ?, approved_amount = ?, tip_amount = ?,"
+                " card_expiry = ? WHERE client_transaction_id = ?",
                 (*values, client_transaction_id),
             )
         self.commits += 1
         entry = self.lookup(client_transaction_id)
         assert entry is not None
         return entry
+
+    def card_expiry(self, reference: str) -> str:
+        """YYMM of the card the transaction read ("" when none was, or it is unknown)."""
+        if not (reference.isdigit() and len(reference) == 12):
+            return ""
+        row = self._db.execute(
+            "SELECT card_expiry FROM transactions WHERE seq = ?", (int(reference),)
+        ).fetchone()
+        return str(row[0]) if row else ""
 
     def unfinished(self) -> list[JournalEntry]:
         """Authorizations with no recorded completion (after a crash)."""

@@ -414,3 +414,32 @@ def test_any_ca_key_file_text_gives_keys_or_a_line_numbered_error(text: str) -> 
         parse_revocations(text)
     except CaKeyFileError as e:
         assert str(e).startswith("line ")
+
+
+def test_scripts_before_the_final_generate_ac_and_their_results() -> None:
+    """Template 71 runs before the second GENERATE AC (Book 3 10.10): a script stops at the
+    first command the card refuses; 9F5B says 1n (failed at command n) or 20 (done), then the
+    script's identifier; a failure before the final AC sets its own TVR bit."""
+    from firmware_sim.kernel.contact import exchange_with
+    from firmware_sim.kernel.generate_ac import run_scripts
+    from protocols.tlv import encode_tlv
+    from protocols.tvr import Tsi, TsiBit
+
+    reader = InProcessReader(VirtualCard(CATALOGUE["default"], shipped_store()))
+    reader.power_on()
+    apdu = exchange_with(reader)
+    ok = bytes.fromhex("80CA9F3600")  # GET DATA: the card answers 9000
+    refused = bytes.fromhex("8424000008") + bytes(8)  # PIN UNBLOCK with no MAC worth the name
+    scripts = encode_tlv(
+        [
+            (0x71, [(0x9F18, bytes.fromhex("00000007")), (0x86, ok), (0x86, refused), (0x86, ok)]),
+            (0x71, [(0x9F18, bytes.fromhex("00000008")), (0x86, ok)]),
+            (0x72, [(0x9F18, bytes.fromhex("00000009")), (0x86, ok)]),  # not this template's
+        ]
+    )
+    tvr, tsi = Tvr(), Tsi()
+    results = run_scripts(apdu, scripts, 0x71, tvr, tsi)
+    assert results.hex().upper() == "1200000007" + "2000000008"
+    assert tvr.has(TvrBit.SCRIPT_FAILED_BEFORE_FINAL_AC)
+    assert not tvr.has(TvrBit.SCRIPT_FAILED_AFTER_FINAL_AC)
+    assert tsi.has(TsiBit.SCRIPT_PROCESSING_PERFORMED)

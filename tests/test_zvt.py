@@ -183,6 +183,7 @@ def _check_payment(ecr: ZvtEcr, journal: str) -> None:
     assert status[0x3B].startswith(b"0000") and sale.ended_with == b"\x06\x0f"
     assert status[0x22].hex().upper() == "476173EEEEEE0010"  # the PAN, masked with E
     assert status[0x2A] == b"POSSIM000000001" and status[0x06] == bytes.fromhex("1F110101")
+    assert status[0x0E] == bytes.fromhex("2812")  # the card's expiry, YYMM
     assert len(sale.of(0x06, 0xD3)) == 2  # both receipts, for the cash register to print
     receipt = int(status[0x87].hex())
     declined = ecr.command(authorization(1251))

@@ -23,6 +23,13 @@ __all__ = ["Receipts", "Records"]
 Receipts = tuple[tuple[str, ...], tuple[str, ...]]  # (cardholder's copy, merchant's copy)
 
 
+def _expiry(txn: Transaction) -> str:
+    """YYMM of the card read: the chip's 5F24, else the stripe's."""
+    if 0x5F24 in txn.tags:
+        return txn.tags[0x5F24].hex()[:4]
+    return txn.track2.expiry if txn.track2 is not None else ""
+
+
 def chip_facts(txn: Transaction) -> tuple[tuple[str, str], ...]:
     """What a contact chip transaction prints on the merchant's copy, as EMV receipts do:
     the application, the TVR and TSI, the outcome of offline data authentication, the
@@ -101,6 +108,7 @@ class Records:
             *receipts,
             approved_amount=txn.approved_amount,
             tip_amount=txn.tip_amount,
+            card_expiry=_expiry(txn),
         )
 
     def reply_outcome(self, entry: JournalEntry) -> None:

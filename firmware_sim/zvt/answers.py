@@ -77,10 +77,15 @@ def _masked_pan(masked: str) -> bytes:
 
 
 def status_information(
-    result: TransactionResult, code: int, terminal_id: int, vu_number: str = ""
+    result: TransactionResult,
+    code: int,
+    terminal_id: int,
+    vu_number: str = "",
+    expiry: str = "",
 ) -> bytes:
     """04 0F after a payment: result code, amount, currency, trace and receipt numbers,
-    date and time, the masked PAN, card name and type, terminal id, VU number (the
+    date and time, the masked PAN, the card's expiry (YYMM), card name and type, terminal
+    id, VU number (the
     merchant's contract number), the authorisation attribute (the auth code), and a TLV
     container with the online flag (1F11: 01 authorised online, 00 offline)."""
     when = datetime.fromtimestamp(result.time, timezone.utc)
@@ -96,6 +101,8 @@ def status_information(
     ]
     if result.masked_pan:
         bmps.append((0x22, _masked_pan(result.masked_pan)))
+    if len(expiry) == 4 and expiry.isdigit():
+        bmps.append((0x0E, int(expiry)))
     bmps.append((0x29, terminal_id))
     if vu_number:
         bmps.append((0x2A, vu_number.encode("ascii", "replace").ljust(15)[:15]))

@@ -41,10 +41,12 @@ ECR_PRINTS_ADMIN_RECEIPTS = 0x04  # config byte of Registration
 @dataclass(frozen=True)
 class Lookups:
     """What the commands need of the journal: the reference of a receipt number (of the
-    given kinds), and an approved purchase a refund can be booked against."""
+    given kinds), an approved purchase a refund can be booked against, and the expiry date
+    (YYMM) of the card a transaction read."""
 
     by_receipt: Callable[[int, tuple[TransactionKind, ...]], str | None]
     refundable: Callable[[int, str], str | None]
+    card_expiry: Callable[[str], str] = lambda reference: ""
 
 
 @dataclass

@@ -251,7 +251,8 @@ class ZvtLink:
         if not approved and code == 0:
             code = 0x66
         # status information, then the receipts for the ECR to print, then the completion
-        info = status_information(result, code, self.session.terminal_id, self.vu_number)
+        expiry = self.session.lookups.card_expiry(result.reference)
+        info = status_information(result, code, self.session.terminal_id, self.vu_number, expiry)
         self._queue(info, now)
         for block in self._receipts:
             self._queue(block, now)

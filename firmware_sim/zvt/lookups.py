@@ -44,4 +44,4 @@ def journal_lookups(journal: Journal) -> Lookups:
                 return entry.reference
         return None
 
-    return Lookups(by_receipt, refundable)
+    return Lookups(by_receipt, refundable, journal.card_expiry)
