@@ -155,6 +155,8 @@ def test_an_ecr_abort_while_the_terminal_waits_for_the_card() -> None:
     assert _run(link, registration(), core)[-1][:2] == b"\x06\x0f"
     sent = _run(link, authorization(1234), core)
     assert sent[0] == ACK_APDU and core.txn is not None  # waiting for the card
+    # the same Authorization again (a lost ACK, an impatient ECR): refused, not a second payment
+    assert _run(link, authorization(1234), core) == [bytes.fromhex("848300")]
     sent = _run(link, apdu(0x06, 0xB0), core)
     assert sent[0] == ACK_APDU and sent[-1] == bytes.fromhex("061E016C")  # aborted: 6C
     entry = core.journal.last()
