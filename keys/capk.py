@@ -28,7 +28,9 @@ keys.capk.CaKeyFileError: line 1: the checksum does not match the key
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from importlib import resources
 from pathlib import Path
 
@@ -144,9 +146,10 @@ def _shipped_ca_keys() -> CaKeys:
     return keys
 
 
-def shipped_ca_keys() -> CaKeys:
-    """The schemes' published keys and possim's test CA (read once a process)."""
-    return dict(_shipped_ca_keys())
+def shipped_ca_keys() -> Mapping[tuple[bytes, int], CaKey]:
+    """The schemes' published keys and possim's test CA: read once a process, and shared
+    (read-only) by every terminal of it (a fleet runs thousands)."""
+    return MappingProxyType(_shipped_ca_keys())
 
 
 @functools.lru_cache(maxsize=1)
