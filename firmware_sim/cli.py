@@ -248,7 +248,15 @@ def run_terminal(args: argparse.Namespace) -> int:
     print(runner.port.name, flush=True)
     runner.show_display = lambda line: print(f"display: {line}", flush=True)
     access = runner.access
-    if args.insecure:
+    if args.protocol == "zvt":
+        print(
+            "possim: speaking ZVT: a cash register registers with the ZVT password"
+            " (--zvt-password); ZVT has no link security of its own: use a serial line or a"
+            " network you trust",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif args.insecure:
         print(
             "possim: INSECURE: no pairing and no merchant password: any program that reaches "
             "this terminal may drive it, refund and settle (for tests and development only)",
@@ -263,7 +271,7 @@ def run_terminal(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    if not runner.merchant.is_set and not args.insecure:
+    if not runner.merchant.is_set and not args.insecure and args.protocol != "zvt":
         print(
             "possim: no merchant password is set: any host that reaches this terminal may refund,"
             " void, adjust tips and settle (possim password --port PORT sets one)",
