@@ -49,7 +49,6 @@ ERRORS: dict[int, int] = {  # the core's refusals, as ZVT result codes
     ErrorCode.CURRENCY_MISMATCH: 0x6F,
 }
 CANCELLED = 0x6C  # abort via time-out or abort key
-ISSUER_NAMES = {"A0000000031010": "VISA"}
 
 
 def receipt_number(reference: str) -> int:

@@ -26,7 +26,7 @@ from protocols.messages import (
 )
 from protocols.zvt.apdu import Apdu, ZvtFormatError, encode_apdu
 from protocols.zvt.bmp import Bmp, decode_bmps, encode_bmps
-from protocols.zvt.codes import ACK, NOT_SUPPORTED, PROTOCOL_ERROR, Command
+from protocols.zvt.codes import ACK, NOT_SUPPORTED, PROTOCOL_ERROR, Command, registration_fields
 
 from .answers import completion, print_lines
 
@@ -132,13 +132,13 @@ class EcrSession:
     def registration(self, data: bytes) -> Reply:
         if len(data) < 4:
             raise ZvtFormatError("Registration: password, config byte, [currency], [BMPs]")
-        rest = self._password(data)
-        config, rest = rest[0], rest[1:]
+        self._password(data)
+        _, config, code, rest = registration_fields(data)
         currency = None
-        if len(rest) >= 2 and rest[0] not in (0x03, 0x06):  # a currency code before any BMP
-            if not rest[:2].hex().isdigit():
+        if code:
+            if not code.hex().isdigit():
                 raise ZvtFormatError("the currency code is not BCD", PROTOCOL_ERROR)
-            currency, rest = int(rest[:2].hex()), rest[2:]
+            currency = int(code.hex())
         decode_bmps(rest)
         if currency is not None:
             self._currency({0x49: currency})

@@ -12,6 +12,9 @@ from enum import IntEnum
 
 __all__ = [
     "Command",
+    "PASSWORD_FIRST",
+    "PASSWORD_OPTIONAL",
+    "registration_fields",
     "RESULT_CODES",
     "INTERMEDIATE_STATUS",
     "ACK",
@@ -43,7 +46,21 @@ class Command(IntEnum):
     ECR_ABORT = 0x06B0
     PRINT_LINE = 0x06D1
     PRINT_TEXT_BLOCK = 0x06D3
-    POSITIVE_ACK = 0x8000
+
+
+# the commands whose data begins with the password (3 bytes BCD), and those where it may
+PASSWORD_FIRST = frozenset(
+    {
+        Command.REGISTRATION,
+        Command.REFUND,
+        Command.REVERSAL,
+        Command.END_OF_DAY,
+        Command.STATUS_ENQUIRY,
+    }
+)
+PASSWORD_OPTIONAL = frozenset(
+    {Command.PARTIAL_REVERSAL, Command.BOOK_TOTAL, Command.PRE_AUTHORIZATION_REVERSAL}
+)
 
 
 ACK = bytes.fromhex("800000")  # positive acknowledgement (command received, or done)
@@ -94,3 +111,18 @@ def result_code_of(response_code: str) -> int:
     if response_code.isdigit():
         return int(response_code)
     return 0x00 if response_code == "Y1" else 0x05
+
+
+def registration_fields(data: bytes) -> tuple[bytes, int, bytes, bytes]:
+    """Registration's data (ZVT 13, 2.1): password (3), config byte, then a currency code
+    (2, BCD) unless BMPs (03 service byte, 06 TLV) follow at once; (password, config,
+    currency or b"", BMPs).
+
+    >>> [part.hex() if isinstance(part, bytes) else part
+    ...  for part in registration_fields(bytes.fromhex("1234560A09780301"))]
+    ['123456', 10, '0978', '0301']
+    """
+    password, config, rest = data[:3], data[3] if len(data) > 3 else 0, data[4:]
+    if len(rest) >= 2 and rest[0] not in (0x03, 0x06):
+        return password, config, rest[:2], rest[2:]
+    return password, config, b"", rest

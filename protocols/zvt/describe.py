@@ -14,22 +14,17 @@ from __future__ import annotations
 
 from .apdu import Apdu, ZvtFormatError, encode_apdu
 from .bmp import Bmp, bmp_name, decode_bmps, encode_bmps
-from .codes import INTERMEDIATE_STATUS, RESULT_CODES, Command
+from .codes import (
+    INTERMEDIATE_STATUS,
+    PASSWORD_FIRST,
+    PASSWORD_OPTIONAL,
+    RESULT_CODES,
+    Command,
+    registration_fields,
+)
 
 __all__ = ["describe_apdu", "apdu_field_lines", "redact_zvt_apdu"]
 
-_PASSWORD_FIRST = {
-    Command.REGISTRATION,
-    Command.REFUND,
-    Command.REVERSAL,
-    Command.END_OF_DAY,
-    Command.STATUS_ENQUIRY,
-}
-_PASSWORD_OPTIONAL = {
-    Command.PARTIAL_REVERSAL,
-    Command.BOOK_TOTAL,
-    Command.PRE_AUTHORIZATION_REVERSAL,
-}
 _TRACKS = {0x23, 0x24, 0x2D}
 
 
@@ -40,12 +35,12 @@ def _split(apdu: Apdu) -> tuple[bytes, bytes]:
         command = Command(apdu.command)
     except ValueError:
         return data, b""
-    if command is Command.REGISTRATION:  # password, config byte, [currency], [BMPs]
-        head = 4 if len(data) < 6 or data[4] in (0x03, 0x06) else 6
-        return data[:head], data[head:]
-    if command in _PASSWORD_FIRST:
+    if command is Command.REGISTRATION:
+        password, config, currency, bmps = registration_fields(data)
+        return data[: len(data) - len(bmps)], bmps
+    if command in PASSWORD_FIRST:
         return data[:3], data[3:]
-    if command in _PASSWORD_OPTIONAL:
+    if command in PASSWORD_OPTIONAL:
         try:
             decode_bmps(data)
             return b"", data
@@ -78,7 +73,7 @@ def redact_zvt_apdu(raw: bytes) -> bytes:
         bmps = [(t, _masked(t, v)) for t, v in decode_bmps(body)] if body else []
     except ZvtFormatError:
         return raw[:3] + bytes(max(0, len(raw) - 3))
-    if apdu.command in {int(c) for c in _PASSWORD_FIRST | _PASSWORD_OPTIONAL} and len(head) >= 3:
+    if apdu.command in {int(c) for c in PASSWORD_FIRST | PASSWORD_OPTIONAL} and len(head) >= 3:
         head = bytes(3) + head[3:]  # the password is never shown
     return encode_apdu(apdu.cls, apdu.instr, head + encode_bmps(bmps))
 
