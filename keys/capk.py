@@ -30,9 +30,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 from .oda import ca_key_checksum
 from .rsa import RsaPublicKey
