@@ -120,6 +120,44 @@ def _join_key(field: bytes, length: int, remainder: bytes, what: str) -> bytes:
     return field + remainder
 
 
+def _certificate_body(
+    fmt: int, owner: bytes, expiry: str, serial: bytes, key: RsaPublicKey, room: int
+) -> tuple[bytes, bytes]:
+    """What both public key certificates sign (Book 2 tables 6 and 14): format, owner (the
+    issuer identifier or the PAN), expiry MMYY, serial, algorithms, the key's length and its
+    exponent's, the key's leftmost ``room`` bytes; and the key's remainder."""
+    _check_mmyy(expiry)
+    field, remainder = _split_key(key, room)
+    algorithms = bytes((SHA1, RSA, key.size, len(key.exponent_bytes)))
+    body = bytes((fmt,)) + owner + bytes.fromhex(expiry) + serial + algorithms + field
+    return body, remainder
+
+
+def _certified_key(
+    block: bytes,
+    at: int,
+    remainder: bytes,
+    exponent: bytes,
+    today: tuple[int, int],
+    revoked: Collection[bytes],
+    what: str,
+) -> tuple[RsaPublicKey, str, bytes]:
+    """The checks both certificates share, from the expiry date at ``at`` on (the same layout
+    follows it: serial, algorithms, lengths, the key): the key, its expiry and serial."""
+    expiry = block[at : at + 2].hex()
+    if not expiry.isdigit() or _expiry_passed(expiry, today):
+        raise CertificateError(f"{what}: expired {expiry[:2]}/{expiry[2:]}")
+    serial = block[at + 2 : at + 5]
+    if serial in revoked:
+        raise CertificateError(f"{what}: serial {serial.hex().upper()} is revoked")
+    if block[at + 5] != SHA1 or block[at + 6] != RSA:
+        raise CertificateError(f"{what}: unknown hash or key algorithm")
+    if block[at + 8] != len(exponent):
+        raise CertificateError(f"{what}: the exponent's length does not match")
+    modulus = _join_key(block[at + 9 : -21], block[at + 7], remainder, what)
+    return RsaPublicKey.from_bytes(modulus, exponent), expiry, serial
+
+
 # --- issuer public key certificate (Book 2 5.3, table 6) --------------------------------------
 
 
@@ -135,19 +173,11 @@ def issuer_certificate(
     ca: RsaPrivateKey, issuer: RsaPublicKey, *, issuer_id: str, expiry: str, serial: bytes
 ) -> tuple[bytes, bytes]:
     """The issuer public key certificate (tag 90) and the key's remainder (tag 92)."""
-    _check_mmyy(expiry)
-    room = ca.public.size - 36
-    field, remainder = _split_key(issuer, room)
-    exponent = issuer.exponent_bytes
-    body = (
-        bytes((ISSUER_CERTIFICATE,))
-        + _bcd_padded(issuer_id, 4)
-        + bytes.fromhex(expiry)
-        + serial
-        + bytes((SHA1, RSA, issuer.size, len(exponent)))
-        + field
+    owner = _bcd_padded(issuer_id, 4)
+    body, remainder = _certificate_body(
+        ISSUER_CERTIFICATE, owner, expiry, serial, issuer, ca.public.size - 36
     )
-    return _wrap(ca, body + _sha1(body, remainder, exponent)), remainder
+    return _wrap(ca, body + _sha1(body, remainder, issuer.exponent_bytes)), remainder
 
 
 def recover_issuer_key(
@@ -168,18 +198,7 @@ def recover_issuer_key(
     issuer_id = block[2:6].hex().upper().rstrip("F")
     if not 3 <= len(issuer_id) <= 8 or not pan.startswith(issuer_id):
         raise CertificateError(f"{what}: issuer identifier {issuer_id} does not match the PAN")
-    expiry = block[6:8].hex()
-    if not expiry.isdigit() or _expiry_passed(expiry, today):
-        raise CertificateError(f"{what}: expired {expiry[:2]}/{expiry[2:]}")
-    serial = block[8:11]
-    if serial in revoked:
-        raise CertificateError(f"{what}: serial {serial.hex().upper()} is revoked")
-    if block[11] != SHA1 or block[12] != RSA:
-        raise CertificateError(f"{what}: unknown hash or key algorithm")
-    if block[14] != len(exponent):
-        raise CertificateError(f"{what}: the exponent's length does not match")
-    modulus = _join_key(block[15:-21], block[13], remainder, what)
-    key = RsaPublicKey.from_bytes(modulus, exponent)
+    key, expiry, serial = _certified_key(block, 6, remainder, exponent, today, revoked, what)
     return IssuerPublicKey(key, issuer_id, expiry, serial)
 
 
@@ -196,18 +215,10 @@ def icc_certificate(
     static_data: bytes,
 ) -> tuple[bytes, bytes]:
     """The ICC public key certificate (tag 9F46) and the key's remainder (tag 9F48)."""
-    _check_mmyy(expiry)
-    field, remainder = _split_key(icc, issuer.public.size - 42)
-    exponent = icc.exponent_bytes
-    body = (
-        bytes((ICC_CERTIFICATE,))
-        + _bcd_padded(pan, 10)
-        + bytes.fromhex(expiry)
-        + serial
-        + bytes((SHA1, RSA, icc.size, len(exponent)))
-        + field
+    body, remainder = _certificate_body(
+        ICC_CERTIFICATE, _bcd_padded(pan, 10), expiry, serial, icc, issuer.public.size - 42
     )
-    return _wrap(issuer, body + _sha1(body, remainder, exponent, static_data)), remainder
+    return _wrap(issuer, body + _sha1(body, remainder, icc.exponent_bytes, static_data)), remainder
 
 
 def recover_icc_key(
@@ -226,14 +237,7 @@ def recover_icc_key(
     _check_hash(block, remainder, exponent, static_data, what=what)
     if block[2:12] != _bcd_padded(pan, 10):
         raise CertificateError(f"{what}: the PAN does not match the card's")
-    expiry = block[12:14].hex()
-    if not expiry.isdigit() or _expiry_passed(expiry, today):
-        raise CertificateError(f"{what}: expired {expiry[:2]}/{expiry[2:]}")
-    if block[17] != SHA1 or block[18] != RSA:
-        raise CertificateError(f"{what}: unknown hash or key algorithm")
-    if block[20] != len(exponent):
-        raise CertificateError(f"{what}: the exponent's length does not match")
-    return RsaPublicKey.from_bytes(_join_key(block[21:-21], block[19], remainder, what), exponent)
+    return _certified_key(block, 12, remainder, exponent, today, (), what)[0]
 
 
 # --- signed static application data (Book 2 5.4, table 7) -------------------------------------
