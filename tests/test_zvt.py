@@ -493,3 +493,23 @@ def test_docs_zvt_shows_the_bytes_the_terminal_sends() -> None:
     shown = [a for a in answers if a[:2] != b"\x04\x0f"]
     for raw in shown:
         assert f"PT  {raw.hex(' ').upper()}" in text, raw.hex()
+
+
+def test_an_ecr_that_never_acknowledges_gets_refusals_not_an_endless_queue() -> None:
+    from firmware_sim.zvt.link import MAX_PENDING
+
+    core, link = make_core(), ZvtLink(serial=False)
+    link.receive_data(registration(), 0.0)  # its completion is never acknowledged
+    enquiry = apdu(0x05, 0x01, bytes.fromhex("123456"))
+    link.receive_data(enquiry * 1000, 1.0)
+    stream = ApduStream()
+    stream.feed(link.data_to_send())
+    answers = stream.apdus()
+    assert answers.count(bytes.fromhex("848300")) == 1000 - MAX_PENDING // 2
+    assert len(link._pending) <= MAX_PENDING
+    assert link.counters.commands_refused == 1000 - MAX_PENDING // 2
+    link.tick(100.0)  # the ECR is given up on; the terminal answers again
+    link.data_to_send()
+    link.receive_data(registration(), 101.0)
+    assert link.data_to_send().startswith(ACK_APDU)
+    assert core.state.name == "IDLE"

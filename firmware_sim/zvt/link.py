@@ -53,6 +53,8 @@ ZVT_SESSION = b"zvt"  # the origin the core's answers come back with
 DEFAULT_PASSWORD = 123456
 ECR_ACK_TIMEOUT = 30.0  # how long a PT message waits for the ECR's 80 00 00 before it is dropped
 PARTIAL_APDU_TIMEOUT = 5.0  # TCP: the rest of an APDU that stops coming is given up
+MAX_PENDING = 64  # PT messages waiting for the ECR's acknowledgements: an ECR that never
+# acknowledges but keeps sending commands gets 84 83 00 past this, not a queue without end
 
 # config byte of Registration (ZVT 13, 2.1): who prints, whether the PT reports progress
 ECR_PRINTS_PAYMENT_RECEIPTS = 0x02
@@ -63,7 +65,7 @@ INTERMEDIATE_STATUS_WANTED = 0x08
 class ZvtCounters:
     apdus_received: int = 0
     apdus_refused: int = 0  # did not decode: answered 84 9A 00
-    unknown_commands: int = 0  # answered 84 83 00
+    commands_refused: int = 0  # answered 84 83 00: unknown, wrong password, busy, not now
     blocks_failed: int = 0  # serial: no ACK after every try
     messages_dropped: int = 0  # no 80 00 00 from the ECR in time
     partial_apdus_dropped: int = 0  # TCP: an APDU whose rest never came
@@ -219,7 +221,7 @@ class ZvtLink:
 
     def _refuse(self, code: int, now: float) -> None:
         if code == NOT_SUPPORTED:
-            self.counters.unknown_commands += 1
+            self.counters.commands_refused += 1
         else:
             self.counters.apdus_refused += 1
         self._write(bytes((0x84, code, 0x00)), now)
@@ -229,6 +231,8 @@ class ZvtLink:
         if apdu.command == Command.ECR_ABORT and not self._running:
             self._write(ACK, now)  # nothing to abort
             return
+        if len(self._pending) >= MAX_PENDING:
+            raise ZvtFormatError("the ECR acknowledges nothing", NOT_SUPPORTED)
         reply = self.session.handle(apdu, busy)
         self._write(reply.immediate, now)
         for queued in reply.queued:
