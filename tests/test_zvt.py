@@ -513,3 +513,12 @@ def test_an_ecr_that_never_acknowledges_gets_refusals_not_an_endless_queue() -> 
     link.receive_data(registration(), 101.0)
     assert link.data_to_send().startswith(ACK_APDU)
     assert core.state.name == "IDLE"
+
+
+def test_the_serial_queue_has_an_end_when_nothing_is_acknowledged() -> None:
+    from protocols.zvt.serial import MAX_QUEUED
+
+    sender = SerialTransport()
+    for i in range(1000):
+        sender.send(encode_apdu(0x84, 0x83), float(i) / 1000)
+    assert sender.counters["blocks_dropped"] == 1000 - 1 - MAX_QUEUED  # one in flight

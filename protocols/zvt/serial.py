@@ -38,6 +38,8 @@ __all__ = [
 
 STX, ETX, ACK, DLE, NAK = 0x02, 0x03, 0x06, 0x10, 0x15
 MAX_BLOCK = 0xFFFF + 5  # the longest APDU
+MAX_QUEUED = 64  # blocks waiting their turn: past this, a peer that acknowledges nothing
+# loses the newest (counted), not the sender's memory
 
 
 def _table() -> list[int]:
@@ -127,11 +129,20 @@ class SerialTransport:
         self._crc: bytearray | None = None
         self._last_byte = 0.0
         self._idle_dle = False
-        self.counters = {"naks_sent": 0, "repeats": 0, "bytes_dropped": 0, "blocks_failed": 0}
+        self.counters = {
+            "naks_sent": 0,
+            "repeats": 0,
+            "bytes_dropped": 0,
+            "blocks_failed": 0,
+            "blocks_dropped": 0,
+        }
 
     # --- sending -------------------------------------------------------------------------
 
     def send(self, apdu: bytes, now: float) -> None:
+        if len(self._queue) >= MAX_QUEUED:
+            self.counters["blocks_dropped"] += 1
+            return
         self._queue.append(apdu)
         self._next(now)
 
