@@ -293,9 +293,15 @@ class TerminalRunner:
             self.core.remove_card(time.time())
 
     def _write(self, data: bytes) -> None:
-        self.port.write(data)
-        if self.config.pace:  # wire-accurate: 10 bits a byte (8N1) at the configured baud
-            time.sleep(len(data) * 10 / self.config.baud)
+        if not self.config.pace:
+            self.port.write(data)
+            return
+        # wire-accurate: 10 bits a byte (8N1) at the configured baud, each piece arriving
+        # when its last bit would (a window of frames is written at once)
+        for start in range(0, len(data), 16):
+            piece = data[start : start + 16]
+            time.sleep(len(piece) * 10 / self.config.baud)
+            self.port.write(piece)
 
     def step(self, max_wait: float = 0.05) -> None:
         now = time.monotonic()

@@ -25,8 +25,9 @@ __all__ = [
     "enum_name",
 ]
 
-# 3: pre-authorization, follow-ups, tips, partial approval; 4: pairing, authenticated frames
-PROTOCOL_VERSION = 4
+# 3: pre-authorization, follow-ups, tips, partial approval; 4: pairing, authenticated frames;
+# 5: a window of data frames in flight, delivered in order (protocols/link_window.py)
+PROTOCOL_VERSION = 5
 
 
 class MessageType(IntEnum):

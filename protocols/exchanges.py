@@ -9,9 +9,9 @@ cannot drift from the code. ``python -m protocols.exchanges`` prints them annota
 >>> pair.run()
 >>> for f in pair.log:
 ...     print(f.sender, describe(f.wire))
-host seq=00 LINK_RESET version=4 session=486F7374 peer=00000000
+host seq=00 LINK_RESET version=5 session=486F7374 peer=00000000
 terminal seq=00 ACK tag=486F7374
-terminal seq=00 LINK_RESET version=4 session=5465726D peer=486F7374
+terminal seq=00 LINK_RESET version=5 session=5465726D peer=486F7374
 host seq=00 ACK tag=5465726D
 host seq=01 INFO_REQUEST tag=1C0A0119 request_id=0
 terminal seq=01 ACK tag=1C0A0119
@@ -359,6 +359,26 @@ def _duplicate() -> LinkPair:
     return pair
 
 
+def _window_gap() -> LinkPair:
+    pair = LinkPair(fault=_lose_terminal_frame(5))  # the third frame of the window
+    pair.send("host", SaleRequest("T0004", 900, "EUR", request_id=3))
+    pair.run()
+    for prompt_id, text in (
+        (PromptId.INSERT_CARD, "INSERT CARD"),
+        (PromptId.ENTER_PIN, "ENTER PIN"),
+    ):
+        pair.send("terminal", _prompt(prompt_id, text, request_id=3))
+    pair.run()  # the first data frame after the terminal's reset goes alone
+    for prompt_id, text in (
+        (PromptId.PIN_OK, "PIN OK"),
+        (PromptId.AUTHORISING, "AUTHORISING"),
+        (PromptId.APPROVED, "APPROVED"),
+    ):
+        pair.send("terminal", _prompt(prompt_id, text, request_id=3))
+    pair.run()
+    return pair
+
+
 def _new_session() -> LinkPair:
     pair = LinkPair()
     pair.send("host", LookupRequest("T0001", request_id=9))
@@ -380,6 +400,10 @@ EXCHANGES: dict[str, tuple[str, Callable[[], LinkPair]]] = {
     "simulation": ("Simulation control: present the default card", _simulation),
     "nak": ("A damaged frame: NAK, then retransmission", _nak),
     "duplicate": ("A lost ACK: retransmission, acknowledged again, delivered once", _duplicate),
+    "window": (
+        "A window of frames, one lost: the later ones held, then delivered in order",
+        _window_gap,
+    ),
     "new-session": (
         "A host restarts: the old session's answer is dropped on both sides, never delivered",
         _new_session,

@@ -1,11 +1,13 @@
 """The link layer, sans-IO: bytes in, events out; time passed in, deadlines out.
 
-Each side runs one :class:`Link`. Data frames are sent stop-and-wait: one frame is
-outstanding until the peer's ACK names its sequence number; it is sent again after
-``ack_timeout`` or at once on a NAK, at most ``max_retries`` times, then
-:class:`DeliveryFailed` is reported. A frame whose sequence number is not ahead of the last
-one delivered from the peer (1 to 127 steps on, modulo 256) is a retransmission: it is
-acknowledged again and not delivered.
+Each side runs one :class:`Link`. Data frames go out in a window: up to
+:data:`~protocols.link_window.WINDOW` of them are in flight (sent, not yet acknowledged), the
+oldest and the newest fewer than WINDOW sequence numbers apart. The peer's ACK names one
+frame's sequence number; a frame is sent again after ``ack_timeout`` or at once on a NAK
+naming it, at most ``max_retries`` times, then :class:`DeliveryFailed` is reported. The
+receiver delivers each frame once, in the order sent (:mod:`protocols.link_window`): a frame
+ahead of a missing one is held until the missing one comes or is given up; a frame not ahead
+of the last one delivered is a retransmission, acknowledged again and not delivered.
 
 Sessions. Each side has a random 4-byte session id. Before its first data frame a side sends
 LINK_RESET (protocol version, its session id, the peer's session id as far as it knows it);
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .codes import PROTOCOL_VERSION, MessageType
 from .errors import ErrorCode, LocalProtocolError, RemoteProtocolError
@@ -62,6 +64,7 @@ from .link_events import (
     StaleFrame,
 )
 from .link_sessions import NO_SESSION, SessionHandshake
+from .link_window import WINDOW, ReceiveWindow, ahead_of
 from .messages import Message, decode_payload, encode_payload
 
 __all__ = [
@@ -97,12 +100,27 @@ DROPPABLE = frozenset({MessageType.PROMPT})
 @dataclass
 class _Outgoing:
     message_type: int
-    payload: bytes
+    payload: bytes  # a data frame's message bytes; a LINK_RESET's whole (sealed) payload
     message: Message | None
     seq: int = -1
     wire: bytes = b""
     attempts: int = 0
     deadline: float = 0.0
+    # a data frame's payload as sent, each time: on a paired link each transmission is
+    # sealed under a counter of its own, and an ACK may name any of them
+    sent: list[bytes] = field(default_factory=list)
+    resync: bool = False  # a reset of a session the peer knows, sent after a frame given up
+
+
+@dataclass(frozen=True)
+class _Arrived:
+    """A data frame taken in and not yet delivered (held behind a missing one)."""
+
+    seq: int
+    message_type: int
+    message: bytes
+    tag: bytes
+    authenticated: bool
 
 
 _CONTROL = (MessageType.ACK, MessageType.NAK)
@@ -128,9 +146,10 @@ class Link(SessionHandshake):
         self._to_send = bytearray()
         self._events: deque[LinkEvent] = deque()
         self._queue: deque[_Outgoing] = deque()
-        self._outstanding: _Outgoing | None = None
+        self._in_flight: dict[int, _Outgoing] = {}  # by sequence number, oldest first
         self._next_seq = first_seq & 0xFF
-        self._peer_last_seq: int | None = None
+        self._window: ReceiveWindow[_Arrived] = ReceiveWindow()
+        self._first_after_reset = True  # one data frame in flight until one is acknowledged
         # this run's session id, sent in LINK_RESET; the peer's current one; their tag
         self._session = session if session is not None else secrets.token_bytes(SESSION_SIZE)
         if len(self._session) != SESSION_SIZE or self._session == NO_SESSION:
@@ -195,45 +214,77 @@ class Link(SessionHandshake):
         return False
 
     def _pump(self, now: float) -> None:
-        if self._outstanding is not None:
-            return
-        seq = self._next_seq
+        """Send what may go now: our LINK_RESET alone (nothing else in flight), or queued
+        data frames while the window has room."""
         if self._needs_reset and (self._queue or self._answer_due):
+            if self._in_flight:
+                return  # a reset goes alone: the peer's window starts again behind it
             self._needs_reset = self._answer_due = False
+            seq = self._take_seq()
             core = bytes((PROTOCOL_VERSION,)) + self._session + (self._peer_session or NO_SESSION)
-            out = _Outgoing(MessageType.LINK_RESET, self.guard.seal_reset(seq, core), None)
-        elif self._queue and self.ready and not self._needs_reset:
-            out = self._queue.popleft()
-            out.payload = self.guard.seal_data(seq, out.message_type, self._tag, out.payload)
-        else:
+            out = _Outgoing(MessageType.LINK_RESET, self.guard.seal_reset(seq, core), None, seq)
+            out.resync = self._peer_knows_us and self._peer_session is not None
+            out.wire = encode_frame(Frame(seq, out.message_type, out.payload))
+            self._in_flight[seq] = out
+            self._first_after_reset = True
+            self._transmit(out, now)
             return
-        out.seq = seq
+        if not self.ready or self._needs_reset:
+            return
+        while self._queue and self._window_open():
+            out = self._queue.popleft()
+            out.seq = self._take_seq()
+            self._in_flight[out.seq] = out
+            self._transmit(out, now)
+
+    def _take_seq(self) -> int:
+        seq = self._next_seq
         self._next_seq = (seq + 1) & 0xFF
-        out.wire = encode_frame(Frame(out.seq, out.message_type, out.payload))
-        self._outstanding = out
-        self._transmit(out, now)
+        return seq
+
+    def _window_open(self) -> bool:
+        """The next frame would be fewer than WINDOW sequence numbers past the oldest one in
+        flight; no reset is in flight (data waits for it); and a data frame has been
+        acknowledged since the last reset (the peer's window anchors on the first one)."""
+        if not self._in_flight:
+            return True
+        oldest = next(iter(self._in_flight.values()))
+        return (
+            oldest.message_type != MessageType.LINK_RESET
+            and not self._first_after_reset
+            and ((self._next_seq - oldest.seq) & 0xFF) < WINDOW
+        )
 
     def _transmit(self, out: _Outgoing, now: float) -> None:
+        if out.message_type != MessageType.LINK_RESET and (
+            not out.wire or self.guard.authenticated
+        ):
+            sealed = self.guard.seal_data(out.seq, out.message_type, self._tag, out.payload)
+            out.sent.append(sealed)
+            out.wire = encode_frame(Frame(out.seq, out.message_type, sealed))
         out.attempts += 1
         out.deadline = now + self.settings.ack_timeout
         self._to_send += out.wire
         self.counters.frames_sent += 1
 
-    def _retry(self, now: float, reason: str) -> None:
-        out = self._outstanding
-        assert out is not None
+    def _retry(self, out: _Outgoing, now: float, reason: str) -> None:
         if out.attempts <= self.settings.max_retries:
             self._transmit(out, now)
             self.counters.retransmissions += 1
             self._events.append(Retransmitted(out.seq, out.attempts, reason))
             return
-        self._outstanding = None
+        del self._in_flight[out.seq]
         self._events.append(DeliveryFailed(out.seq, out.message, out.attempts))
         if out.message is None:
             # The peer may not know us: reset again before the next data frame, and give up
             # the frame that waited for this reset, so a missing peer costs one bounded wait
             # per message rather than resets for ever.
             self._handshake_failed()
+        else:
+            # A reset of this session once nothing is in flight: the peer delivers what it
+            # holds behind the frame given up and takes our next frame as the first
+            # (link_window.py), instead of waiting out the gap.
+            self._needs_reset = self._answer_due = True
         self._pump(now)
 
     def data_to_send(self) -> bytes:
@@ -244,8 +295,8 @@ class Link(SessionHandshake):
 
     @property
     def idle(self) -> bool:
-        """Nothing outstanding and nothing queued."""
-        return self._outstanding is None and not self._queue
+        """Nothing in flight and nothing queued."""
+        return not self._in_flight and not self._queue
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -276,26 +327,33 @@ class Link(SessionHandshake):
         elif message_type == MessageType.NAK:
             if not self.guard.open_nak(seq, payload):
                 self._refuse(seq, message_type, "forged")
-            elif self._outstanding is not None:
+            elif seq in self._in_flight:
                 self.counters.naks_received += 1
-                self._retry(now, "nak")
+                self._retry(self._in_flight[seq], now, "nak")
         elif message_type == MessageType.LINK_RESET:
             self._on_reset(seq, payload, now)
         else:
             self._on_data(seq, message_type, payload, now)
 
     def _on_ack(self, seq: int, payload: bytes, now: float) -> None:
-        out = self._outstanding
         if len(payload) < TAG_SIZE:
             self._discard("ACK without its session tag")
             return
-        if out is None or out.seq != seq:
-            return  # late: an ACK of a frame already given up or retransmitted
+        out = self._in_flight.get(seq)
+        if out is None:
+            return  # late: an ACK of a frame already acknowledged or given up
         is_reset = out.message_type == MessageType.LINK_RESET
         if is_reset:
             named = self.guard.open_reset_ack(seq, payload, out.payload)
         else:
-            named = self.guard.open_ack(seq, payload, out.payload)
+            named = next(
+                (
+                    t
+                    for sent in reversed(out.sent)
+                    if (t := self.guard.open_ack(seq, payload, sent))
+                ),
+                None,
+            )
         if named is None:
             self._refuse(seq, MessageType.ACK, "forged")
             return
@@ -303,7 +361,8 @@ class Link(SessionHandshake):
             self.counters.stale_frames += 1
             self._events.append(StaleFrame(seq, MessageType.ACK))
             return
-        self._outstanding = None
+        del self._in_flight[seq]
+        self._first_after_reset = self._first_after_reset and is_reset
         self._events.append(MessageDelivered(seq, out.message))
         if is_reset:
             self._peer_knows_us = True
@@ -316,7 +375,7 @@ class Link(SessionHandshake):
             # another session's frame: a dead host's, or ours to a host that has gone
             self.counters.stale_frames += 1
             self._events.append(StaleFrame(seq, message_type))
-            if self._peer_session is None and self._needs_reset and self._outstanding is None:
+            if self._peer_session is None and self._needs_reset and not self._in_flight:
                 # we have just started and the peer does not know it: tell it who we are
                 self._answer_due = True
                 self._pump(now)
@@ -325,40 +384,42 @@ class Link(SessionHandshake):
         if isinstance(opened, str):
             self._refuse(seq, message_type, opened)
             return
-        verdict = (
-            self.guard.classify(opened.counter)
-            if opened.counter is not None
-            else "new"
-            if self._ahead(seq)
-            else "duplicate"
-        )
+        # a paired link's counter first: a transmission seen before is acknowledged again,
+        # an older one (a replay) is refused unanswered; then the window (link_window.py)
+        verdict = "new" if opened.counter is None else self.guard.classify(opened.counter)
         if verdict == "replayed":
             self._refuse(seq, message_type, verdict)
             return
         self._control(MessageType.ACK, seq, self.guard.seal_ack(seq, self._tag, payload))
         if not self._peer_knows_us:
             self._confirmed(now)
+        arrived = _Arrived(seq, message_type, opened.message, self._tag, opened.counter is not None)
+        if verdict == "new":
+            verdict, delivered = self._window.offer(seq, arrived)
+            self._deliver(delivered)
         if verdict == "duplicate":
-            # not ahead of the last frame delivered (serial-number arithmetic, RFC 1982, or
-            # the frame counter on a paired link): a retransmission, possibly reordered
-            # behind newer frames by a duplicating line
+            # not ahead of the last frame delivered (serial-number arithmetic, RFC 1982), or
+            # held already, or the same transmission twice: a retransmission, or a copy
             self.counters.duplicates += 1
             self._events.append(DuplicateFrame(seq))
-            return
-        self._peer_last_seq = seq
-        authenticated = opened.counter is not None
-        try:
-            message = decode_payload(message_type, opened.message)
-        except RemoteProtocolError as error:
-            request_id = request_id_of(opened.message)
-            self._events.append(MessageRejected(error, seq, message_type, request_id, self._tag))
-        else:
-            self._events.append(MessageReceived(message, seq, self._tag, authenticated))
+
+    def _deliver(self, frames: list[_Arrived]) -> None:
+        for frame in frames:
+            try:
+                message = decode_payload(frame.message_type, frame.message)
+            except RemoteProtocolError as error:
+                request_id = request_id_of(frame.message)
+                self._events.append(
+                    MessageRejected(error, frame.seq, frame.message_type, request_id, frame.tag)
+                )
+            else:
+                self._events.append(
+                    MessageReceived(message, frame.seq, frame.tag, frame.authenticated)
+                )
 
     def _ahead(self, seq: int) -> bool:
         """``seq`` is ahead of the last frame delivered from the peer: 1 to 127 steps on."""
-        last = self._peer_last_seq
-        return last is None or 0 < (seq - last) % 256 < 128
+        return ahead_of(seq, self._window.last) > 0
 
     def _control(self, message_type: MessageType, seq: int, tag: bytes) -> None:
         self._to_send += encode_frame(Frame(seq, message_type, tag))
@@ -369,17 +430,20 @@ class Link(SessionHandshake):
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`tick` has something to do; None if never."""
         deadlines = [d for d in (self._decoder.deadline(), self._handshake_deadline) if d]
-        if self._outstanding is not None:
-            deadlines.append(self._outstanding.deadline)
+        deadlines += [out.deadline for out in self._in_flight.values()]
         return min(deadlines) if deadlines else None
 
     def tick(self, now: float) -> None:
-        """Let time pass: truncate a stalled frame, retransmit or give up on an unACKed one,
-        give up waiting for the peer's reset."""
+        """Let time pass: truncate a stalled frame, retransmit or give up on unacknowledged
+        frames, give up waiting for the peer's reset."""
         for item in self._decoder.expire(now):
             self._on_frame_event(item, now)
-        if self._outstanding is not None and now >= self._outstanding.deadline:
-            self._retry(now, "timeout")
+        due = [out for out in self._in_flight.values() if now >= out.deadline]
+        for out in due:
+            if self._in_flight.get(out.seq) is out:
+                self._retry(out, now, "timeout")
+        if due:
+            self._pump(now)
         if self._handshake_deadline is not None and now >= self._handshake_deadline:
             self._handshake_failed()
             self._pump(now)

@@ -25,7 +25,8 @@ from .link_events import (
 )
 
 if TYPE_CHECKING:
-    from .link import _Outgoing
+    from .link import _Arrived, _Outgoing
+    from .link_window import ReceiveWindow
 
 __all__ = ["SessionHandshake", "NO_SESSION"]
 
@@ -40,11 +41,11 @@ class SessionHandshake:
     guard: LinkGuard
     _events: deque[LinkEvent]
     _queue: deque[_Outgoing]
-    _outstanding: _Outgoing | None
+    _in_flight: dict[int, _Outgoing]
+    _window: ReceiveWindow[_Arrived]
     _session: bytes
     _peer_session: bytes | None
     _tag: bytes
-    _peer_last_seq: int | None
     _peer_knows_us: bool
     _needs_reset: bool
     _answer_due: bool
@@ -60,6 +61,9 @@ class SessionHandshake:
         raise NotImplementedError
 
     def _ahead(self, seq: int) -> bool:
+        raise NotImplementedError
+
+    def _deliver(self, frames: list[_Arrived]) -> None:
         raise NotImplementedError
 
     def _handshake_failed(self) -> None:
@@ -101,8 +105,9 @@ class SessionHandshake:
             self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
             self.counters.duplicates += 1
             self._events.append(DuplicateFrame(seq))
-            if self._ahead(seq):  # a later reset of this session (an answer sent again)
-                self._peer_last_seq = seq
+            if self._ahead(seq):  # a later reset of this session (an answer sent again):
+                # the peer sent it alone, after all its earlier frames were resolved
+                self._deliver(self._window.start(seq))
             if names == self._session:
                 self._confirmed(now)
             elif not self._reset_outstanding():  # our answer was lost: answer again
@@ -120,11 +125,11 @@ class SessionHandshake:
         if self._peer_session is not None:
             self._end_session()
         elif self._reset_outstanding():
-            self._outstanding = None  # ours named no peer: the one below names this one
+            self._in_flight.clear()  # ours named no peer: the one below names this one
         self._peer_session = session
         self._tag = bytes(a ^ b for a, b in zip(self._session, session, strict=True))
         self.guard.begin(opened, self._session, session)
-        self._peer_last_seq = seq
+        self.counters.messages_dropped += len(self._window.start(seq))  # the old session's
         self._peer_knows_us = names == self._session
         self.counters.sessions += 1
         self.counters.authenticated_sessions += self.guard.authenticated
@@ -136,12 +141,10 @@ class SessionHandshake:
 
     def _end_session(self) -> None:
         """Drop what was outstanding or queued for the session that ended; say so."""
-        dropped = [o.message for o in self._queue if o.message is not None]
-        out = self._outstanding
-        if out is not None and out.message is not None:
-            dropped.insert(0, out.message)
+        in_flight = [*self._in_flight.values(), *self._queue]
+        dropped = [o.message for o in in_flight if o.message is not None]
         self._queue.clear()
-        self._outstanding = None
+        self._in_flight.clear()
         self.counters.messages_dropped += len(dropped)
         self._events.append(SessionEnded(tuple(dropped)))
 
@@ -174,15 +177,18 @@ class SessionHandshake:
         self._pump(now)
 
     def _reset_outstanding(self) -> bool:
-        out = self._outstanding
-        return out is not None and out.message_type == MessageType.LINK_RESET
+        """Our LINK_RESET is in flight (alone: data frames wait for it)."""
+        first = next(iter(self._in_flight.values()), None)
+        return first is not None and first.message_type == MessageType.LINK_RESET
 
     def _confirmed(self, now: float) -> None:
         """The peer has our session id: our reset, if still outstanding, has done its work."""
         self._peer_knows_us = True
         self._handshake_deadline = None
-        if self._reset_outstanding():
-            assert self._outstanding is not None
-            self._events.append(MessageDelivered(self._outstanding.seq, None))
-            self._outstanding = None
+        first = next(iter(self._in_flight.values()), None)
+        if first is not None and first.message_type == MessageType.LINK_RESET and not first.resync:
+            self._events.append(MessageDelivered(first.seq, None))
+            self._in_flight.clear()
+        # a reset that re-anchors the peer's window after a frame given up waits for its own
+        # ACK: the peer knowing us says nothing of whether that reset arrived
         self._pump(now)

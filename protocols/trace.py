@@ -24,7 +24,7 @@ from typing import Any
 from .acquirer.describe import field_lines as iso_field_lines
 from .acquirer.describe import summary as iso_summary
 from .apdu import CommandApdu, Ins, ResponseApdu
-from .codes import MessageType, enum_name
+from .codes import PROTOCOL_VERSION, MessageType, enum_name
 from .emv_tags import tag_name
 from .errors import RemoteProtocolError
 from .exchanges import describe
@@ -171,7 +171,7 @@ def frame_fields(frame: Frame) -> list[tuple[str, str, str]]:
             rows.append(("counter", payload[17:25].hex().upper(), f"reset counter {counter}"))
             rows.append(("mac", payload[25:].hex().upper(), "HMAC-SHA256 under the reset key"))
         elif len(payload) != RESET_SIZE:
-            rows.append(("payload", payload.hex().upper(), "rejected: not a version 4 reset"))
+            rows.append(("payload", payload.hex().upper(), f"rejected: not a version {PROTOCOL_VERSION} reset"))
         return rows
     parts = data_parts(frame.type, payload) if cls is not None else None
     if payload:

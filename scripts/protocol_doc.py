@@ -19,6 +19,7 @@ from protocols import codes, errors
 from protocols.crc import CRC16_CHECK
 from protocols.exchanges import EXCHANGES, render
 from protocols.frame import INTERBYTE_TIMEOUT, MAX_FRAME_SIZE
+from protocols.link_window import WINDOW
 from protocols.link import LinkSettings
 from protocols.messages import MAX_PAYLOAD, MESSAGE_CLASSES
 
@@ -102,6 +103,7 @@ def _link_constants() -> str:
         f"| retransmissions after the first try | {s.max_retries} |",
         f"| inter-byte timeout | {INTERBYTE_TIMEOUT} s |",
         f"| frames queued per side | at most {s.max_queued} |",
+        f"| WINDOW: data frames in flight per side | at most {WINDOW} |",
         f"| CRC check value of ASCII `123456789` | `{CRC16_CHECK:#06x}` |",
     ]
     for baud in (9600, 19200, 38400, 57600):

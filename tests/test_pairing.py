@@ -178,10 +178,11 @@ def test_forged_replayed_and_old_session_frames_are_refused_unanswered(
     [recorded_sale] = data_frames(bytes(first.sent), MessageType.SALE_REQUEST)
     # the same host, still in session: a forged frame; then, after a later request, its
     # own sale again (a replay: older than the last frame delivered)
-    sealed = first.link.raw_frame(MessageType.SALE_REQUEST, b"\x00\x2a" + b"X" * 20)
-    frame = next(f for f in FrameDecoder().feed(sealed, 0.0) if isinstance(f, Frame))
-    bad_mac = frame.payload[:-1] + bytes((frame.payload[-1] ^ 0x01,))  # the CRC made good
-    first.send_raw(encode_frame(Frame(frame.seq, frame.type, bad_mac)))
+    # (the sale's own frame with one bit of its MAC flipped, the CRC made good: a forgery
+    # that takes no sequence number from the host, whose next frame must follow the sale's)
+    payload = recorded_sale.payload
+    bad_mac = payload[:-1] + bytes((payload[-1] ^ 0x01,))
+    first.send_raw(encode_frame(Frame(recorded_sale.seq, recorded_sale.type, bad_mac)))
     first.pump(0.3)
     assert first.received == []
     first.request(LastResultRequest(request_id=42), TransactionResult)
