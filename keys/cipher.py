@@ -45,22 +45,45 @@ def _tdes(key: bytes) -> TripleDES:
     raise ValueError("a DES key is 8, 16 or 24 bytes")
 
 
+class _EcbPair:
+    """One key's ECB encryption and decryption contexts, kept open: ECB keeps no state from
+    block to block, so one context serves every call (``update`` on whole blocks, never
+    ``finalize``). Building a context costs more than encrypting a block: a sale used to
+    build 18. The GIL makes each ``update`` whole; contexts are not shared across
+    interpreters."""
+
+    __slots__ = ("encrypt", "decrypt", "block")
+
+    def __init__(self, algorithm: TripleDES | algorithms.AES) -> None:
+        cipher = Cipher(algorithm, _ECB)
+        self.encrypt = cipher.encryptor().update
+        self.decrypt = cipher.decryptor().update
+        self.block = algorithm.block_size // 8
+
+
+def _whole_blocks(data: bytes, block: int) -> None:
+    if len(data) % block:
+        raise ValueError(f"the data is not a multiple of the {block}-byte block length")
+
+
 @lru_cache(maxsize=256)
-def _tdes_ecb(key: bytes) -> Cipher[modes.ECB]:
-    """The ECB cipher of a key, kept: a sale uses a handful of keys fifteen times, and
-    building the cipher object costs as much as the encryption (contexts are still new
-    each call, so nothing is shared between calls but the key schedule's wrapper)."""
-    return Cipher(_tdes(key), _ECB)
+def _tdes_ecb(key: bytes) -> _EcbPair:
+    return _EcbPair(_tdes(key))
+
+
+@lru_cache(maxsize=256)
+def _aes_ecb(key: bytes) -> _EcbPair:
+    return _EcbPair(algorithms.AES(key))
 
 
 def tdes_ecb_encrypt(key: bytes, data: bytes) -> bytes:
-    encryptor = _tdes_ecb(key).encryptor()
-    return encryptor.update(data) + encryptor.finalize()
+    _whole_blocks(data, 8)
+    return _tdes_ecb(key).encrypt(data)
 
 
 def tdes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
-    decryptor = _tdes_ecb(key).decryptor()
-    return decryptor.update(data) + decryptor.finalize()
+    _whole_blocks(data, 8)
+    return _tdes_ecb(key).decrypt(data)
 
 
 def des_ecb_encrypt(key: bytes, data: bytes) -> bytes:
@@ -70,34 +93,56 @@ def des_ecb_encrypt(key: bytes, data: bytes) -> bytes:
     return tdes_ecb_encrypt(key, data)
 
 
+def _cbc_encrypt(ecb: _EcbPair, data: bytes, iv: bytes) -> bytes:
+    size = ecb.block
+    _whole_blocks(data, size)
+    if len(iv) != size:
+        raise ValueError(f"the IV is {size} bytes")
+    out = bytearray()
+    chain = int.from_bytes(iv, "big")
+    for i in range(0, len(data), size):
+        block = ecb.encrypt(
+            (chain ^ int.from_bytes(data[i : i + size], "big")).to_bytes(size, "big")
+        )
+        out += block
+        chain = int.from_bytes(block, "big")
+    return bytes(out)
+
+
+def _cbc_decrypt(ecb: _EcbPair, data: bytes, iv: bytes) -> bytes:
+    size = ecb.block
+    _whole_blocks(data, size)
+    if len(iv) != size:
+        raise ValueError(f"the IV is {size} bytes")
+    plain = ecb.decrypt(data)
+    chained = iv + data[:-size]
+    return xor(plain, chained) if data else b""
+
+
 def tdes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:
-    encryptor = Cipher(_tdes(key), modes.CBC(iv)).encryptor()
-    return encryptor.update(data) + encryptor.finalize()
+    return _cbc_encrypt(_tdes_ecb(key), data, iv)
 
 
 def tdes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:
-    decryptor = Cipher(_tdes(key), modes.CBC(iv)).decryptor()
-    return decryptor.update(data) + decryptor.finalize()
+    return _cbc_decrypt(_tdes_ecb(key), data, iv)
 
 
 def aes_ecb_encrypt(key: bytes, data: bytes) -> bytes:
-    encryptor = Cipher(algorithms.AES(key), _ECB).encryptor()
-    return encryptor.update(data) + encryptor.finalize()
+    _whole_blocks(data, 16)
+    return _aes_ecb(key).encrypt(data)
 
 
 def aes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
-    decryptor = Cipher(algorithms.AES(key), _ECB).decryptor()
-    return decryptor.update(data) + decryptor.finalize()
+    _whole_blocks(data, 16)
+    return _aes_ecb(key).decrypt(data)
 
 
 def aes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    return encryptor.update(data) + encryptor.finalize()
+    return _cbc_encrypt(_aes_ecb(key), data, iv)
 
 
 def aes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    return decryptor.update(data) + decryptor.finalize()
+    return _cbc_decrypt(_aes_ecb(key), data, iv)
 
 
 _ODD_PARITY = bytes(b & 0xFE | (bin(b >> 1).count("1") + 1) % 2 for b in range(256))
