@@ -7,6 +7,7 @@ no padding. Every key-using module in keys/ goes through here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -45,20 +46,12 @@ def _tdes(key: bytes) -> TripleDES:
     raise ValueError("a DES key is 8, 16 or 24 bytes")
 
 
-class _EcbPair:
-    """One key's ECB encryption and decryption contexts, kept open: ECB keeps no state from
-    block to block, so one context serves every call (``update`` on whole blocks, never
-    ``finalize``). Building a context costs more than encrypting a block: a sale used to
-    build 18. The GIL makes each ``update`` whole; contexts are not shared across
-    interpreters."""
-
-    __slots__ = ("encrypt", "decrypt", "block")
-
-    def __init__(self, algorithm: TripleDES | algorithms.AES) -> None:
-        cipher = Cipher(algorithm, _ECB)
-        self.encrypt = cipher.encryptor().update
-        self.decrypt = cipher.decryptor().update
-        self.block = algorithm.block_size // 8
+# One key's ECB contexts, kept open: ECB keeps no state from block to block, so one context
+# serves every call (``update`` on whole blocks, never ``finalize``). Building a context costs
+# more than encrypting a block; a sale used to build 18. Each direction is made on first use
+# (a session key derived for one cryptogram only ever encrypts). The GIL makes each
+# ``update`` whole.
+_Update = Callable[[bytes], bytes]
 
 
 def _whole_blocks(data: bytes, block: int) -> None:
@@ -67,23 +60,33 @@ def _whole_blocks(data: bytes, block: int) -> None:
 
 
 @lru_cache(maxsize=256)
-def _tdes_ecb(key: bytes) -> _EcbPair:
-    return _EcbPair(_tdes(key))
+def _tdes_encryptor(key: bytes) -> _Update:
+    return Cipher(_tdes(key), _ECB).encryptor().update
 
 
 @lru_cache(maxsize=256)
-def _aes_ecb(key: bytes) -> _EcbPair:
-    return _EcbPair(algorithms.AES(key))
+def _tdes_decryptor(key: bytes) -> _Update:
+    return Cipher(_tdes(key), _ECB).decryptor().update
+
+
+@lru_cache(maxsize=256)
+def _aes_encryptor(key: bytes) -> _Update:
+    return Cipher(algorithms.AES(key), _ECB).encryptor().update
+
+
+@lru_cache(maxsize=256)
+def _aes_decryptor(key: bytes) -> _Update:
+    return Cipher(algorithms.AES(key), _ECB).decryptor().update
 
 
 def tdes_ecb_encrypt(key: bytes, data: bytes) -> bytes:
     _whole_blocks(data, 8)
-    return _tdes_ecb(key).encrypt(data)
+    return _tdes_encryptor(key)(data)
 
 
 def tdes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
     _whole_blocks(data, 8)
-    return _tdes_ecb(key).decrypt(data)
+    return _tdes_decryptor(key)(data)
 
 
 def des_ecb_encrypt(key: bytes, data: bytes) -> bytes:
@@ -93,56 +96,52 @@ def des_ecb_encrypt(key: bytes, data: bytes) -> bytes:
     return tdes_ecb_encrypt(key, data)
 
 
-def _cbc_encrypt(ecb: _EcbPair, data: bytes, iv: bytes) -> bytes:
-    size = ecb.block
+def _cbc_encrypt(encrypt: _Update, size: int, data: bytes, iv: bytes) -> bytes:
     _whole_blocks(data, size)
     if len(iv) != size:
         raise ValueError(f"the IV is {size} bytes")
     out = bytearray()
     chain = int.from_bytes(iv, "big")
     for i in range(0, len(data), size):
-        block = ecb.encrypt(
-            (chain ^ int.from_bytes(data[i : i + size], "big")).to_bytes(size, "big")
-        )
+        block = encrypt((chain ^ int.from_bytes(data[i : i + size], "big")).to_bytes(size, "big"))
         out += block
         chain = int.from_bytes(block, "big")
     return bytes(out)
 
 
-def _cbc_decrypt(ecb: _EcbPair, data: bytes, iv: bytes) -> bytes:
-    size = ecb.block
+def _cbc_decrypt(decrypt: _Update, size: int, data: bytes, iv: bytes) -> bytes:
     _whole_blocks(data, size)
     if len(iv) != size:
         raise ValueError(f"the IV is {size} bytes")
-    plain = ecb.decrypt(data)
+    plain = decrypt(data)
     chained = iv + data[:-size]
     return xor(plain, chained) if data else b""
 
 
 def tdes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:
-    return _cbc_encrypt(_tdes_ecb(key), data, iv)
+    return _cbc_encrypt(_tdes_encryptor(key), 8, data, iv)
 
 
 def tdes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:
-    return _cbc_decrypt(_tdes_ecb(key), data, iv)
+    return _cbc_decrypt(_tdes_decryptor(key), 8, data, iv)
 
 
 def aes_ecb_encrypt(key: bytes, data: bytes) -> bytes:
     _whole_blocks(data, 16)
-    return _aes_ecb(key).encrypt(data)
+    return _aes_encryptor(key)(data)
 
 
 def aes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
     _whole_blocks(data, 16)
-    return _aes_ecb(key).decrypt(data)
+    return _aes_decryptor(key)(data)
 
 
 def aes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
-    return _cbc_encrypt(_aes_ecb(key), data, iv)
+    return _cbc_encrypt(_aes_encryptor(key), 16, data, iv)
 
 
 def aes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
-    return _cbc_decrypt(_aes_ecb(key), data, iv)
+    return _cbc_decrypt(_aes_decryptor(key), 16, data, iv)
 
 
 _ODD_PARITY = bytes(b & 0xFE | (bin(b >> 1).count("1") + 1) % 2 for b in range(256))
