@@ -100,13 +100,19 @@ class SessionHandshake:
             if not self.guard.same_pairing(opened):
                 self._refuse(seq, MessageType.LINK_RESET, "forged")
                 return
+            later = self._ahead(seq)
+            if later and not self.guard.fresh(opened):
+                # an old reset of this session played back once the numbers have wrapped:
+                # taken, it would make the peer's next frames look like duplicates
+                self._refuse(seq, MessageType.LINK_RESET, "replayed")
+                return
             # a retransmitted or duplicated reset of the session we are in: resetting again
             # would let a data frame already delivered through a second time
             self._control(MessageType.ACK, seq, self.guard.seal_reset_ack(seq, session, opened))
             self.counters.duplicates += 1
             self._events.append(DuplicateFrame(seq))
-            if self._ahead(seq):  # a later reset of this session (an answer sent again):
-                # the peer sent it alone, after all its earlier frames were resolved
+            if later:  # a later reset of this session (after a frame given up, or an answer
+                # sent again): the peer sent it alone, once its earlier frames were resolved
                 self._deliver(self._window.start(seq))
             if names == self._session:
                 self._confirmed(now)

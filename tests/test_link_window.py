@@ -191,3 +191,23 @@ def test_split_frames_keeps_a_burst_apart() -> None:
     for message in prompts(4):
         pair.send("terminal", message)
     assert len(split_frames(pair.terminal.data_to_send())) == 4
+
+
+def test_an_old_reset_of_the_session_played_back_after_the_numbers_wrap_is_refused() -> None:
+    pair = paired_links()
+    pair.send("host", InfoRequest(request_id=1))
+    pair.run()
+    [reset] = [
+        f.wire
+        for f in pair.log
+        if f.sender == "terminal"
+        and data_frames(f.wire)[:1]
+        and data_frames(f.wire)[0].type == MessageType.LINK_RESET
+    ]
+    for _ in range(3):  # the terminal's numbers move on until its reset's is "ahead" again
+        burst(pair, 60)
+    pair.host.receive_data(reset, pair.now)  # recorded, played back
+    pair._collect()
+    assert pair.host.counters.replayed_frames == 1
+    [last] = burst(pair, 1)
+    assert got(pair, "host")[-1] == last  # still delivered, not taken for a duplicate
