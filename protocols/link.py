@@ -346,14 +346,11 @@ class Link(SessionHandshake):
         if is_reset:
             named = self.guard.open_reset_ack(seq, payload, out.payload)
         else:
-            named = next(
-                (
-                    t
-                    for sent in reversed(out.sent)
-                    if (t := self.guard.open_ack(seq, payload, sent))
-                ),
-                None,
-            )
+            named = None
+            for sent in reversed(out.sent):  # the newest transmission's ACK first
+                named = self.guard.open_ack(seq, payload, sent)
+                if named is not None:
+                    break
         if named is None:
             self._refuse(seq, MessageType.ACK, "forged")
             return
@@ -440,10 +437,8 @@ class Link(SessionHandshake):
             self._on_frame_event(item, now)
         due = [out for out in self._in_flight.values() if now >= out.deadline]
         for out in due:
-            if self._in_flight.get(out.seq) is out:
+            if self._in_flight.get(out.seq) is out:  # not ended by a failure before it
                 self._retry(out, now, "timeout")
-        if due:
-            self._pump(now)
         if self._handshake_deadline is not None and now >= self._handshake_deadline:
             self._handshake_failed()
             self._pump(now)

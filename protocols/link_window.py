@@ -35,6 +35,7 @@ skipped would be taken for a duplicate while its sender counted it delivered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 __all__ = ["WINDOW", "ReceiveWindow", "ahead_of"]
@@ -74,7 +75,7 @@ class ReceiveWindow(Generic[T]):
     def start(self, seq: int) -> list[T]:
         """The peer's LINK_RESET was frame ``seq``: its data frames follow from ``seq`` + 1.
         What was held before it is given back (the caller decides whether to deliver it)."""
-        earlier = [self._held[s] for s in sorted(self._held, key=lambda s: ahead_of(s, self.last))]
+        earlier = [self._held[s] for s in self._in_order(self._held)]
         self.last, self._held, self._anchored = seq, {}, False
         return earlier
 
@@ -87,7 +88,7 @@ class ReceiveWindow(Generic[T]):
             return "duplicate", []
         # every frame WINDOW or more behind this one is resolved at the sender
         delivered = self._release_to((seq - WINDOW) & 0xFF) if steps > WINDOW else []
-        if not self._anchored or seq == (self.last + 1) & 0xFF:  # type: ignore[operator]
+        if not self._anchored or self.last is None or seq == (self.last + 1) & 0xFF:
             self._anchored = True
             self.last = seq
             delivered.append(item)
@@ -104,14 +105,15 @@ class ReceiveWindow(Generic[T]):
         if not limit:
             return []
         assert self.last is not None or not self._held
-        released = sorted(
-            (s for s in self._held if 0 < ahead_of(s, self.last) <= limit),
-            key=lambda s: ahead_of(s, self.last),
-        )
+        released = self._in_order(s for s in self._held if ahead_of(s, self.last) <= limit)
         delivered = [self._held.pop(s) for s in released]
         self.last = seq
         delivered += self._deliver_consecutive()
         return delivered
+
+    def _in_order(self, seqs: Iterable[int]) -> list[int]:
+        """Held sequence numbers in the order they were sent (all are ahead of ``last``)."""
+        return sorted(seqs, key=lambda s: ahead_of(s, self.last))
 
     def _deliver_consecutive(self) -> list[T]:
         delivered = []
