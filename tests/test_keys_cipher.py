@@ -3,6 +3,8 @@ the one the ``cryptography`` package's own modes give, for any key, data and IV.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -10,6 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keys import cipher
+
+# name: block size, key sizes, the algorithm as cryptography takes it
+CIPHERS: dict[str, tuple[int, list[int], Callable[[bytes], TripleDES | algorithms.AES]]] = {
+    "tdes": (8, [16, 24], lambda key: TripleDES(key + key[:8] if len(key) == 16 else key)),
+    "aes": (16, [16, 24, 32], algorithms.AES),
+}
 
 
 def reference(
@@ -24,48 +32,23 @@ def reference(
     return worker.update(data) + worker.finalize()
 
 
-def blocks(size: int) -> st.SearchStrategy[bytes]:
-    return st.integers(0, 6).flatmap(lambda n: st.binary(min_size=n * size, max_size=n * size))
-
-
-@given(
-    key=st.binary(min_size=16, max_size=16), data=blocks(8), iv=st.binary(min_size=8, max_size=8)
-)
-def test_tdes_matches_cryptography(key: bytes, data: bytes, iv: bytes) -> None:
-    algorithm = TripleDES(key + key[:8])
-    assert cipher.tdes_ecb_encrypt(key, data) == reference(
-        algorithm, modes.ECB(), data, encrypt=True
+@pytest.mark.parametrize("name", sorted(CIPHERS))
+@given(draw=st.data())
+def test_ecb_and_cbc_match_cryptography(name: str, draw: st.DataObject) -> None:
+    block, key_sizes, algorithm_of = CIPHERS[name]
+    size = draw.draw(st.sampled_from(key_sizes))
+    key = draw.draw(st.binary(min_size=size, max_size=size))
+    data = draw.draw(
+        st.integers(0, 6).flatmap(lambda n: st.binary(min_size=n * block, max_size=n * block))
     )
-    assert cipher.tdes_ecb_decrypt(key, data) == reference(
-        algorithm, modes.ECB(), data, encrypt=False
-    )
-    assert cipher.tdes_cbc_encrypt(key, data, iv) == reference(
-        algorithm, modes.CBC(iv), data, encrypt=True
-    )
-    assert cipher.tdes_cbc_decrypt(key, data, iv) == reference(
-        algorithm, modes.CBC(iv), data, encrypt=False
-    )
-
-
-@given(
-    key=st.sampled_from([16, 24, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
-    data=blocks(16),
-    iv=st.binary(min_size=16, max_size=16),
-)
-def test_aes_matches_cryptography(key: bytes, data: bytes, iv: bytes) -> None:
-    algorithm = algorithms.AES(key)
-    assert cipher.aes_ecb_encrypt(key, data) == reference(
-        algorithm, modes.ECB(), data, encrypt=True
-    )
-    assert cipher.aes_ecb_decrypt(key, data) == reference(
-        algorithm, modes.ECB(), data, encrypt=False
-    )
-    assert cipher.aes_cbc_encrypt(key, data, iv) == reference(
-        algorithm, modes.CBC(iv), data, encrypt=True
-    )
-    assert cipher.aes_cbc_decrypt(key, data, iv) == reference(
-        algorithm, modes.CBC(iv), data, encrypt=False
-    )
+    iv = draw.draw(st.binary(min_size=block, max_size=block))
+    algorithm = algorithm_of(key)
+    for mode, args in ((modes.ECB(), (key, data)), (modes.CBC(iv), (key, data, iv))):
+        mode_name = "ecb" if isinstance(mode, modes.ECB) else "cbc"
+        encrypt = getattr(cipher, f"{name}_{mode_name}_encrypt")
+        decrypt = getattr(cipher, f"{name}_{mode_name}_decrypt")
+        assert encrypt(*args) == reference(algorithm, mode, data, encrypt=True)
+        assert decrypt(*args) == reference(algorithm, mode, data, encrypt=False)
 
 
 def test_a_kept_context_is_not_left_holding_a_partial_block() -> None:
