@@ -25,7 +25,8 @@ from .link_events import (
 )
 
 if TYPE_CHECKING:
-    from .link import _Arrived, _Outgoing
+    from .link import _Arrived
+    from .link_sending import _Outgoing
     from .link_window import ReceiveWindow
 
 __all__ = ["SessionHandshake", "NO_SESSION"]
