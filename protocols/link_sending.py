@@ -6,23 +6,19 @@ responsibility: what goes out and when, not what comes in.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .codes import PROTOCOL_VERSION, MessageType
 from .errors import ErrorCode, LocalProtocolError
 from .frame import Frame, encode_frame
-from .link_auth import LinkGuard
 from .link_events import (
     DeliveryFailed,
-    LinkCounters,
-    LinkEvent,
-    LinkSettings,
     MessageDropped,
     Retransmitted,
 )
 from .link_sessions import NO_SESSION
+from .link_state import LinkState
 from .link_window import WINDOW
 from .messages import Message, encode_payload
 
@@ -48,24 +44,8 @@ class _Outgoing:
     resync: bool = False  # a reset of a session the peer knows, sent after a frame given up
 
 
-class FrameSender:
+class FrameSender(LinkState):
     """What :class:`~protocols.link.Link` does with what it sends."""
-
-    settings: LinkSettings
-    counters: LinkCounters
-    guard: LinkGuard
-    _events: deque[LinkEvent]
-    _to_send: bytearray
-    _queue: deque[_Outgoing]
-    _in_flight: dict[int, _Outgoing]  # by sequence number, oldest first
-    _next_seq: int
-    _first_after_reset: bool  # one data frame in flight until one is acknowledged
-    _session: bytes
-    _peer_session: bytes | None
-    _tag: bytes
-    _peer_knows_us: bool
-    _needs_reset: bool
-    _answer_due: bool
 
     if TYPE_CHECKING:
 

@@ -6,51 +6,31 @@ own responsibility: whom the link talks to, not how frames get there.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING
 
 from .codes import PROTOCOL_VERSION, MessageType
-from .link_auth import AUTH_RESET_SIZE, RESET_SIZE, SESSION_SIZE, LinkGuard, OpenedReset
+from .link_auth import AUTH_RESET_SIZE, RESET_SIZE, SESSION_SIZE, OpenedReset
 from .link_events import (
     DeliveryFailed,
     DuplicateFrame,
     FrameRefused,
-    LinkCounters,
-    LinkEvent,
-    LinkSettings,
     MessageDelivered,
     PeerIncompatible,
     PeerReset,
     SessionEnded,
 )
+from .link_state import LinkState
 
 if TYPE_CHECKING:
     from .link import _Arrived
-    from .link_sending import _Outgoing
-    from .link_window import ReceiveWindow
 
 __all__ = ["SessionHandshake", "NO_SESSION"]
 
 NO_SESSION = bytes(SESSION_SIZE)
 
 
-class SessionHandshake:
+class SessionHandshake(LinkState):
     """What :class:`~protocols.link.Link` does with LINK_RESET frames and sessions."""
-
-    settings: LinkSettings
-    counters: LinkCounters
-    guard: LinkGuard
-    _events: deque[LinkEvent]
-    _queue: deque[_Outgoing]
-    _in_flight: dict[int, _Outgoing]
-    _window: ReceiveWindow[_Arrived]
-    _session: bytes
-    _peer_session: bytes | None
-    _tag: bytes
-    _peer_knows_us: bool
-    _needs_reset: bool
-    _answer_due: bool
-    _handshake_deadline: float | None
 
     def _pump(self, now: float) -> None:
         raise NotImplementedError
