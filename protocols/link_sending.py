@@ -80,8 +80,7 @@ class FrameSender(LinkState):
         nothing waits for its ACK."""
         if not self.ready:
             raise LocalProtocolError("no session yet", error_code=ErrorCode.LINK_FAILURE)
-        seq = self._next_seq
-        self._next_seq = (seq + 1) & 0xFF
+        seq = self._take_seq()
         sealed = self.guard.seal_data(seq, message_type, self._tag, payload)
         return encode_frame(Frame(seq, message_type, sealed))
 

@@ -88,23 +88,15 @@ def own_process_sales(count: int) -> list[float]:
     """Seconds per sale with the terminal in a process of its own (``possim terminal --port
     pty``, an in-memory journal), as checkout software meets it: each side on its own
     interpreter, not taking turns at one GIL as ``run_sales``' thread does."""
-    import subprocess
+    from benchlib import terminal_process
 
-    from driver.testing import spawn_terminal
-
-    process, port = spawn_terminal("--port", "pty", mode="insecure", stderr=subprocess.DEVNULL)
     latencies = []
-    try:
-        with Terminal(port) as terminal:
-            terminal.info()
-            for i in range(count):
-                started = time.perf_counter()
-                outcome = terminal.sale(1234, "EUR", client_transaction_id=f"P{i}")
-                latencies.append(time.perf_counter() - started)
-                assert outcome.approved
-    finally:
-        process.kill()
-        process.wait()
+    with terminal_process() as (_, terminal):
+        for i in range(count):
+            started = time.perf_counter()
+            outcome = terminal.sale(1234, "EUR", client_transaction_id=f"P{i}")
+            latencies.append(time.perf_counter() - started)
+            assert outcome.approved
     return latencies
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import functools
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from driver import Terminal  # noqa: E402
-from driver.testing import spawn_terminal  # noqa: E402
+from benchlib import terminal_process  # noqa: E402
+
 from firmware_sim import authorizer, cards, journal  # noqa: E402
 from firmware_sim.application import records  # noqa: E402
 from firmware_sim.cardholder import AutoCardholder, drain  # noqa: E402
@@ -128,19 +127,13 @@ def _ticks(pid: int) -> tuple[int, int]:
 
 
 def over_a_pty(sales: int) -> None:
-    process, port = spawn_terminal("--port", "pty", stderr=subprocess.DEVNULL)
-    try:
-        with Terminal(port) as terminal:
-            terminal.info()
-            before, mine = _ticks(process.pid), resource.getrusage(resource.RUSAGE_SELF)
-            started = time.perf_counter()
-            for i in range(sales):
-                terminal.sale(1234, "EUR", client_transaction_id=f"P{i}")
-            wall = (time.perf_counter() - started) / sales * 1e3
-            after, now = _ticks(process.pid), resource.getrusage(resource.RUSAGE_SELF)
-    finally:
-        process.kill()
-        process.wait()
+    with terminal_process(mode=None) as (process, terminal):
+        before, mine = _ticks(process.pid), resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        for i in range(sales):
+            terminal.sale(1234, "EUR", client_transaction_id=f"P{i}")
+        wall = (time.perf_counter() - started) / sales * 1e3
+        after, now = _ticks(process.pid), resource.getrusage(resource.RUSAGE_SELF)
     tick = 1000 / 100 / sales  # ms per tick per sale (USER_HZ 100)
     print(f"3. over a pty, the terminal in its own process: {wall:.3f} ms a sale ({sales} sales)")
     print(

@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from driver import Terminal  # noqa: E402
-from driver.testing import spawn_terminal  # noqa: E402
+from benchlib import terminal_process  # noqa: E402
 
 # (what a sample was doing, a frame that shows it), the first match wins; inside the core the
 # innermost frame of ours decides (KERNEL_PARTS)
@@ -112,28 +111,23 @@ def main() -> int:
     parser.add_argument("--sales", type=int, default=20000)
     parser.add_argument("--rate", type=int, default=250, help="samples a second")
     args = parser.parse_args()
-    process, port = spawn_terminal("--port", "pty", mode="insecure", stderr=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as directory:
         terminal_raw, host_raw = Path(directory, "terminal.txt"), Path(directory, "host.txt")
-        spies: list[subprocess.Popen[bytes]] = []
-        try:
-            with Terminal(port) as terminal:
-                terminal.info()
-                spies = [
-                    record(process.pid, terminal_raw, args.rate),
-                    record(os.getpid(), host_raw, args.rate, "--gil"),
-                ]
+        with terminal_process() as (process, terminal):
+            spies = [
+                record(process.pid, terminal_raw, args.rate),
+                record(os.getpid(), host_raw, args.rate, "--gil"),
+            ]
+            try:
                 time.sleep(1.5)  # py-spy attached
                 started = time.perf_counter()
                 for i in range(args.sales):
                     terminal.sale(1234, "EUR", client_transaction_id=f"S{i}")
                 wall = time.perf_counter() - started
-        finally:
-            for spy in spies:
-                spy.send_signal(signal.SIGINT)
-                spy.wait()
-            process.kill()
-            process.wait()
+            finally:
+                for spy in spies:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait()
         print(
             f"{args.sales} sales, {wall / args.sales * 1000:.3f} ms a sale under the profiler "
             f"({args.rate} samples a second on each side)"

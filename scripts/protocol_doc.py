@@ -19,8 +19,8 @@ from protocols import codes, errors
 from protocols.crc import CRC16_CHECK
 from protocols.exchanges import EXCHANGES, render
 from protocols.frame import INTERBYTE_TIMEOUT, MAX_FRAME_SIZE
-from protocols.link_window import WINDOW
 from protocols.link import LinkSettings
+from protocols.link_window import WINDOW
 from protocols.messages import MAX_PAYLOAD, MESSAGE_CLASSES
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
