@@ -96,10 +96,14 @@ def des_ecb_encrypt(key: bytes, data: bytes) -> bytes:
     return tdes_ecb_encrypt(key, data)
 
 
-def _cbc_encrypt(encrypt: _Update, size: int, data: bytes, iv: bytes) -> bytes:
+def _check_cbc(data: bytes, iv: bytes, size: int) -> None:
     _whole_blocks(data, size)
     if len(iv) != size:
         raise ValueError(f"the IV is {size} bytes")
+
+
+def _cbc_encrypt(encrypt: _Update, size: int, data: bytes, iv: bytes) -> bytes:
+    _check_cbc(data, iv, size)
     out = bytearray()
     chain = int.from_bytes(iv, "big")
     for i in range(0, len(data), size):
@@ -110,9 +114,7 @@ def _cbc_encrypt(encrypt: _Update, size: int, data: bytes, iv: bytes) -> bytes:
 
 
 def _cbc_decrypt(decrypt: _Update, size: int, data: bytes, iv: bytes) -> bytes:
-    _whole_blocks(data, size)
-    if len(iv) != size:
-        raise ValueError(f"the IV is {size} bytes")
+    _check_cbc(data, iv, size)
     plain = decrypt(data)
     chained = iv + data[:-size]
     return xor(plain, chained) if data else b""
