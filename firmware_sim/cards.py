@@ -44,6 +44,19 @@ def _tlv(items: list[Any]) -> bytes:
     return encode_tlv(tlvs)
 
 
+# the card OS's instruction table: INS -> the method that runs it
+_INSTRUCTIONS: dict[int, str] = {
+    Ins.SELECT: "_select",
+    Ins.READ_RECORD: "_read_record",
+    Ins.GET_PROCESSING_OPTIONS: "_gpo",
+    Ins.GET_DATA: "_get_data",
+    Ins.VERIFY: "_verify",
+    Ins.GENERATE_AC: "_generate_ac",
+    Ins.INTERNAL_AUTHENTICATE: "_internal_authenticate",
+    Ins.PIN_CHANGE_UNBLOCK: "_pin_unblock",
+}
+
+
 class VirtualCard(CardSecurity):
     """The card OS. No I/O: ``execute(apdu) -> response``; the reader feeds it. Its ICC
     master key is personalised from the issuer master key of ``store`` (default: the shipped
@@ -86,16 +99,8 @@ class VirtualCard(CardSecurity):
             if not pending or apdu.le not in (len(pending) & 0xFF,):
                 return ResponseApdu(b"", Sw.WRONG_LENGTH).encode()
             return ResponseApdu(pending, Sw.OK).encode()
-        handler = {
-            Ins.SELECT: self._select,
-            Ins.READ_RECORD: self._read_record,
-            Ins.GET_PROCESSING_OPTIONS: self._gpo,
-            Ins.GET_DATA: self._get_data,
-            Ins.VERIFY: self._verify,
-            Ins.GENERATE_AC: self._generate_ac,
-            Ins.INTERNAL_AUTHENTICATE: self._internal_authenticate,
-            Ins.PIN_CHANGE_UNBLOCK: self._pin_unblock,
-        }.get(apdu.ins)  # type: ignore[call-overload]
+        name = _INSTRUCTIONS.get(apdu.ins)
+        handler = getattr(self, name) if name is not None else None
         if handler is None:
             return ResponseApdu(b"", Sw.INS_NOT_SUPPORTED).encode()
         data, sw = handler(apdu)

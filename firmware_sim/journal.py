@@ -20,6 +20,8 @@ from .journal_rules import JournalRuleError, NewTransaction, check_new, settleme
 
 __all__ = ["JournalEntry", "Journal", "JournalRuleError", "NewTransaction"]
 
+_OPEN_BATCH = "(SELECT value FROM meta WHERE key = 'batch')"  # the batch settlement closes next
+
 
 class Journal:
     """``path`` is a file (durable) or ``:memory:``."""
@@ -102,7 +104,7 @@ class Journal:
         return [_entry(r) for r in rows]
 
     def current_batch(self) -> int:
-        (batch,) = self._db.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
+        (batch,) = self._db.execute(f"SELECT {_OPEN_BATCH}").fetchone()
         return int(batch)
 
     def check_new(self, request: NewTransaction) -> JournalEntry | None:
@@ -123,8 +125,11 @@ class Journal:
         return int(rows["tdes_counter"]), int(rows["aes_counter"])
 
     def _set_counters(self, counters: tuple[int, int]) -> None:
-        self._db.execute("UPDATE meta SET value = ? WHERE key = 'tdes_counter'", (counters[0],))
-        self._db.execute("UPDATE meta SET value = ? WHERE key = 'aes_counter'", (counters[1],))
+        self._db.execute(
+            "UPDATE meta SET value = CASE key WHEN 'tdes_counter' THEN ? ELSE ? END"
+            " WHERE key IN ('tdes_counter', 'aes_counter')",
+            counters,
+        )
 
     def save_pin_pad_counters(self, counters: tuple[int, int]) -> None:
         """Commit the PIN pad's counters before a PIN block leaves the terminal."""
@@ -203,7 +208,6 @@ class Journal:
             approved_amount = 0
         elif approved_amount is None:
             approved_amount = amount
-        batch = self.current_batch()
         values = (
             int(status),
             response_code,
@@ -212,28 +216,28 @@ class Journal:
             int(entry_mode),
             time,
             "\n".join(receipt),
-            batch,
             "\n".join(merchant_receipt),
             approved_amount,
             tip_amount,
             card_expiry,
         )
-        if self.lookup(client_transaction_id) is None:
+        # one statement where it can (every statement is a round trip into SQLite, which
+        # lets go of the GIL): the row written at authorizing is there for most kinds
+        updated = self._db.execute(
+            "UPDATE transactions SET state = 'completed', status = ?, response_code = ?,"
+            " auth_code = ?, masked_pan = ?, entry_mode = ?, time = ?, receipt = ?,"
+            f" batch = {_OPEN_BATCH}, merchant_receipt = ?, approved_amount = ?,"
+            " tip_amount = ?, card_expiry = ? WHERE client_transaction_id = ?",
+            (*values, client_transaction_id),
+        )
+        if updated.rowcount == 0:
             self._db.execute(
                 "INSERT INTO transactions (client_transaction_id, kind, amount, currency,"
                 " original_reference, state, status, response_code, auth_code, masked_pan,"
                 " entry_mode, time, receipt, batch, merchant_receipt, approved_amount,"
                 " tip_amount, card_expiry) VALUES (?, ?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?,"
-                " ?, ?, ?, ?, ?, ?, ?)",
+                f" ?, ?, {_OPEN_BATCH}, ?, ?, ?, ?)",
                 (client_transaction_id, int(kind), amount, currency, original_reference, *values),
-            )
-        else:
-            self._db.execute(
-                "UPDATE transactions SET state = 'completed', status = ?, response_code = ?,"
-                " auth_code = ?, masked_pan = ?, entry_mode = ?, time = ?, receipt = ?,"
-                " batch = ?, merchant_receipt = ?, approved_amount = ?, tip_amount = ?,"
-                " card_expiry = ? WHERE client_transaction_id = ?",
-                (*values, client_transaction_id),
             )
         self.commits += 1
         entry = self.lookup(client_transaction_id)

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from protocols.codes import EntryMode, ReceiptCopy, TransactionKind
 from protocols.currency import format_money
 
+from .dates import utc_text
 from .layout import spread
 from .prompts import LANGUAGES
 
@@ -113,7 +113,7 @@ def receipt_lines(facts: ReceiptFacts, language: str, copy: ReceiptCopy) -> tupl
     def word(key: str) -> str:
         return _word(key, language)
 
-    stamp = datetime.fromtimestamp(facts.when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = utc_text(facts.when, "%Y-%m-%d %H:%M:%S UTC")
     outcome = word(facts.outcome)
     if facts.outcome == "declined":
         outcome = f"{outcome} ({facts.response_code})"

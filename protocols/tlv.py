@@ -8,10 +8,13 @@ list of tag and length with no values).
 >>> flatten(decode_tlv(data))[0x50]
 b'VISA'
 >>> parse_dol(bytes.fromhex("9F02069F1A0295055F2A029A039C019F3704"))[:2]
-[(40706, 6), (40730, 2)]
+((40706, 6), (40730, 2))
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
 
 from .errors import ErrorCode, RemoteProtocolError
 
@@ -145,18 +148,24 @@ def flatten(items: list[Tlv]) -> dict[int, bytes]:
     return out
 
 
-def parse_dol(dol: bytes) -> list[tuple[int, int]]:
-    """A Data Object List: (tag, length) pairs."""
+def parse_dol(dol: bytes) -> tuple[tuple[int, int], ...]:
+    """A Data Object List: (tag, length) pairs. Remembered for the same bytes: a card sends
+    the same PDOL and CDOLs at every transaction (and they hold no card data)."""
+    return _parse_dol(dol)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_dol(dol: bytes) -> tuple[tuple[int, int], ...]:
     out = []
     pos = 0
     while pos < len(dol):
         tag, pos = _read_tag(dol, pos)
         length, pos = _read_length(dol, pos)
         out.append((tag, length))
-    return out
+    return tuple(out)
 
 
-def build_dol_data(dol: list[tuple[int, int]], values: dict[int, bytes]) -> bytes:
+def build_dol_data(dol: Sequence[tuple[int, int]], values: dict[int, bytes]) -> bytes:
     """The DOL's values concatenated; a missing tag is zeros, a long one is cut (Book 3 5.4)."""
     out = bytearray()
     for tag, length in dol:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from keys.rsa import RsaPublicKey
 from protocols.codes import EntryMode, PromptId, SaleOption, TransactionKind, TransactionStatus
 from protocols.tvr import TsiBit, TvrBit
 
+from ..dates import utc_text
 from ..issuer import APPROVED_CODES, OFFLINE_APPROVED, AuthorizationRequest
 from ..kernel.contactless import card_declined_offline
 from ..kernel.generate_ac import AAC, ARQC, TC, first_generate_ac, run_scripts, second_generate_ac
@@ -88,7 +88,6 @@ class Authorization:
     def _request(self, txn: Transaction) -> AuthorizationRequest:
         """What the issuer is asked: the card's data, or for a follow-up the original's
         reference (the issuer finds the card by it)."""
-        when = datetime.fromtimestamp(self._core.now, timezone.utc)
         cardless = AuthorizationRequest(
             kind=txn.kind,
             reference=txn.reference,
@@ -98,7 +97,7 @@ class Authorization:
             amount=txn.total,
             currency=txn.currency,
             entry_mode=txn.entry_mode,
-            date=when.strftime("%Y%m"),
+            date=utc_text(self._core.now, "%Y%m"),
             original_reference=txn.original_reference,
             allow_partial=SaleOption.ALLOW_PARTIAL in txn.options,
         )

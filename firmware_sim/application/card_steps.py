@@ -8,7 +8,6 @@ row of :data:`~.kinds.KIND_RULES`). The cryptograms around the authorization are
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from protocols.codes import EntryMode, PromptId
@@ -17,6 +16,7 @@ from protocols.messages import Prompt
 from protocols.tvr import TsiBit
 
 from ..cards import Cvm, VirtualCard
+from ..dates import utc_text
 from ..kernel import InProcessReader
 from ..kernel.contact import (
     Selection,
@@ -47,12 +47,11 @@ S = TerminalState
 
 def emv_terminal_data(core: TerminalCore, txn: Transaction) -> dict[int, bytes]:
     """The terminal's data objects for the card's PDOL and CDOLs, for this transaction."""
-    when = datetime.fromtimestamp(core.now, timezone.utc)
     return terminal_data(
         amount=txn.total,
         currency_numeric=by_alpha(txn.currency).numeric,
         transaction_type=KIND_RULES[txn.kind].transaction_type,
-        date=when.strftime("%y%m%d"),
+        date=utc_text(core.now, "%y%m%d"),
         unpredictable_number=core.random(4),
         ttq=ttq(txn.total) if txn.entry_mode is EntryMode.TAP else bytes(4),
         tvr=txn.tvr.value,
@@ -158,18 +157,18 @@ class CardSteps:
         cryptogram online here: no ODA (possim does no fDDA)."""
         txn, core = self._txn(), self._core
         if txn.entry_mode is EntryMode.CHIP:
-            when = datetime.fromtimestamp(core.now, timezone.utc)
+            year_month = utc_text(core.now, "%Y%m")
             txn.oda = authenticate(
                 core.apdu,
                 txn.tags,
                 txn.static_data,
                 core.emv,
-                today=(when.year, when.month),
+                today=(int(year_month[:4]), int(year_month[4:])),
                 unpredictable_number=core.random(4),
                 tvr=txn.tvr,
                 tsi=txn.tsi,
             )
-            processing_restrictions(txn.tags, when.strftime("%y%m%d"), txn.tvr)
+            processing_restrictions(txn.tags, utc_text(core.now, "%y%m%d"), txn.tvr)
         core.fire("authenticated")
 
     def enter_cardholder_verification(self) -> None:
