@@ -12,6 +12,8 @@ when asked, types the PIN when asked, takes the card out when told.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from protocols.codes import EntryMode, PromptId
 from protocols.messages import Message, Prompt
 
@@ -89,14 +91,21 @@ def drain(core: TerminalCore, cardholder: AutoCardholder | None, now: float) -> 
 
 
 def drain_addressed(
-    core: TerminalCore, cardholder: AutoCardholder | None, now: float
+    core: TerminalCore,
+    cardholder: AutoCardholder | None,
+    now: float,
+    on_batch: Callable[[list[tuple[Origin, Message]]], None] | None = None,
 ) -> list[tuple[Origin, Message]]:
-    """As :func:`drain`, each message with the origin of the request it answers."""
+    """As :func:`drain`, each message with the origin of the request it answers.
+    ``on_batch`` is given what the core has to send each time before the cardholder answers
+    it: the runner puts it on the line then, while the transaction goes on."""
     sent: list[tuple[Origin, Message]] = []
     while True:
         batch = core.take_addressed()
         if not batch:
             return sent
+        if on_batch is not None:
+            on_batch(batch)
         for origin, message in batch:
             sent.append((origin, message))
             if cardholder is not None and isinstance(message, Prompt):

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import serial
 
-__all__ = ["Port", "PtyPort", "ListenPort", "SerialPort", "open_port"]
+__all__ = ["Port", "PtyPort", "ListenPort", "SerialPort", "PacedPort", "open_port"]
 
 
 class Port(Protocol):
@@ -211,6 +211,49 @@ def server_tls(cert: str, key: str) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     return context
+
+
+class PacedPort:
+    """Another port's writes at the pace of a real line: 10 bits a byte (8N1) at ``baud``,
+    each 16-byte piece written when its last bit would arrive (``possim terminal --pace``).
+    The times run from when the line fell idle, not from each sleep's end: a sleep that
+    wakes late does not slow the line (the next pieces catch up), as a UART's FIFO keeps
+    the line busy."""
+
+    PIECE = 16
+
+    def __init__(self, inner: Port, baud: int) -> None:
+        self._inner = inner
+        self._byte_time = 10 / baud
+        self._line_free = 0.0  # when the line has sent what was written (monotonic)
+        self.name = inner.name
+
+    @property
+    def bytes_dropped(self) -> int:
+        return self._inner.bytes_dropped
+
+    @bytes_dropped.setter
+    def bytes_dropped(self, value: int) -> None:
+        self._inner.bytes_dropped = value
+
+    def __getattr__(self, name: str) -> object:  # the inner port's counters (refused, ...)
+        return getattr(self._inner, name)
+
+    def read(self, timeout: float) -> bytes:
+        return self._inner.read(timeout)
+
+    def write(self, data: bytes) -> None:
+        self._line_free = max(self._line_free, time.monotonic())
+        for start in range(0, len(data), self.PIECE):
+            piece = data[start : start + self.PIECE]
+            self._line_free += len(piece) * self._byte_time
+            delay = self._line_free - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._inner.write(piece)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def open_port(

@@ -18,20 +18,21 @@ from protocols.codes import EntryMode, MessageType
 from protocols.errors import ErrorCode, LocalProtocolError
 from protocols.frame import Frame
 from protocols.link import Link, MessageReceived, MessageRejected
-from protocols.messages import Error, Message
+from protocols.messages import Error, Message, Prompt
 from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
 from protocols.zvt.describe import redact_zvt_apdu
 
 from .access import set_up_access
 from .acquirer import Identity
 from .cardholder import AutoCardholder, drain_addressed
-from .core import TerminalCore
+from .core import Origin, TerminalCore
+from .entropy import RandomPool
 from .host_side import draw_qr, host_link
 from .journal import Journal
 from .kernel.settings import EmvSettings
 from .online import connect
 from .pcsc import PcscReader
-from .ports import Port, open_port
+from .ports import PacedPort, Port, open_port
 from .states import TerminalState
 from .zvt import ZVT_SESSION, ZvtLink
 from .zvt.lookups import journal_lookups
@@ -91,6 +92,8 @@ class TerminalRunner:
     def __init__(self, config: TerminalConfig, port: Port | None = None) -> None:
         self.config = config
         self.port = port or open_port(config.port, config.baud, config.cert, config.key)
+        if config.pace:
+            self.port = PacedPort(self.port, config.baud)
         self._store = KeyStore.load()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,6 +120,7 @@ class TerminalRunner:
         )
         self.merchant = self.access.merchant
         self._journal = Journal(config.journal)
+        self._random = RandomPool()
         if config.protocol == "zvt":
             self.merchant.trust(ZVT_SESSION)  # ZVT's merchant commands carry its password
         self.link: Link | ZvtLink = host_link(
@@ -157,6 +161,7 @@ class TerminalRunner:
             # redacting every APDU costs a TLV decode and encode: only when someone looks
             apdu_observer=self._on_apdu if self.config.step or self._trace else None,
             display_observer=self._show_qr,
+            random=self._random,
             counters=self.status_counters,
             merchant=self.merchant,
             pairing=self.access.pairing,
@@ -231,7 +236,7 @@ class TerminalRunner:
         out = self.link.data_to_send()  # acknowledge what came in before we stop
         if out:
             self._saw_bytes("out", out)
-            self._write(out)
+            self.port.write(out)
         lines = [
             "",
             f"── step: {source.name} ({source.value})",
@@ -292,17 +297,6 @@ class TerminalRunner:
         elif state is TerminalState.CARD_REMOVAL and not self.pcsc.card_present():
             self.core.remove_card(time.time())
 
-    def _write(self, data: bytes) -> None:
-        if not self.config.pace:
-            self.port.write(data)
-            return
-        # wire-accurate: 10 bits a byte (8N1) at the configured baud, each piece arriving
-        # when its last bit would (a window of frames is written at once)
-        for start in range(0, len(data), 16):
-            piece = data[start : start + 16]
-            time.sleep(len(piece) * 10 / self.config.baud)
-            self.port.write(piece)
-
     def step(self, max_wait: float = 0.05) -> None:
         now = time.monotonic()
         waits = [d - now for d in (self.link.next_deadline(),) if d is not None]
@@ -352,12 +346,25 @@ class TerminalRunner:
         out = self.link.data_to_send()
         if out:
             self._saw_bytes("out", out)
-            self._write(out)
+            self.port.write(out)
 
     def _send_all(self) -> None:
-        """What the core has to send, the cardholder answering its prompts on the way."""
-        for origin, message in drain_addressed(self.core, self.cardholder, time.time()):
-            self._send(message, origin if isinstance(origin, bytes) else None)
+        """What the core has to send, the cardholder answering its prompts on the way. The
+        prompts go on the line as they come, so the host reads them while the transaction
+        goes on (on another core); an outcome waits until the core rests: the host learns
+        it once the terminal is done with the card (powered off when the cardholder takes
+        it), not while a reader is still being spoken to."""
+        outcome_due = False
+
+        def send_now(batch: list[tuple[Origin, Message]]) -> None:
+            nonlocal outcome_due
+            for origin, message in batch:
+                self._send(message, origin if isinstance(origin, bytes) else None)
+                outcome_due = outcome_due or not isinstance(message, Prompt)
+            if not outcome_due:
+                self._flush()
+
+        drain_addressed(self.core, self.cardholder, time.time(), send_now)
 
     def _send(self, message: Message, session: bytes | None) -> None:
         """Hand a message to the link, for the session it answers. A full queue drops it,
