@@ -196,8 +196,11 @@ def with_request_id(message: MessageT, request_id: int) -> MessageT:
 def _check_text(value: str, field: str, max_len: int, *, ascii_only: bool = False) -> None:
     if not isinstance(value, str):
         raise FieldError(field, ErrorCode.INVALID_FIELD, "must be text")
-    encoded = value.encode("ascii" if ascii_only else "utf-8", errors="replace")
-    if len(value) > max_len or len(encoded) > 255 or (ascii_only and not value.isascii()):
+    # UTF-8 takes at most 4 bytes a character: up to 63 characters always fit the u8 length
+    too_long = len(value) > max_len or (
+        len(value) > 63 and len(value.encode("utf-8", errors="replace")) > 255
+    )
+    if too_long or (ascii_only and not value.isascii()):
         kind = "ASCII characters" if ascii_only else "characters"
         raise FieldError(field, ErrorCode.INVALID_FIELD, f"must be at most {max_len} {kind}")
 
