@@ -117,7 +117,7 @@ def _text(inner: tuple[Reader, Writer], encoding: str, pad_to: int | None) -> tu
 
 def _pascal_text(encoding: str) -> tuple[Reader, Writer]:
     """A u8 length, then that many bytes of text: ``_text(_prefixed_bytes())`` in one step
-    (receipt lines are most of a sale's fields)."""
+    (a receipt's lines are most of a sale's fields)."""
 
     def read(data: bytes, pos: int) -> tuple[Any, int]:
         if pos >= len(data):
@@ -133,36 +133,6 @@ def _pascal_text(encoding: str) -> tuple[Reader, Writer]:
             raise c.StreamError(f"{len(raw)} bytes do not fit a u8 length")
         out.append(bytes((len(raw),)))
         out.append(raw)
-
-    return read, write
-
-
-def _text_lines(encoding: str) -> tuple[Reader, Writer]:
-    """A u8 count of u8-prefixed texts (a receipt's lines), each read in the loop itself."""
-    read_line, write_line = _pascal_text(encoding)
-
-    def read(data: bytes, pos: int) -> tuple[Any, int]:
-        size = len(data)
-        if pos >= size:
-            raise _short(1, pos, size)
-        count, pos = data[pos], pos + 1
-        items = []
-        for _ in range(count):
-            if pos >= size:
-                raise _short(1, pos, size)
-            end = pos + 1 + data[pos]
-            if end > size:
-                raise _short(data[pos], pos + 1, size)
-            items.append(data[pos + 1 : end].decode(encoding))
-            pos = end
-        return items, pos
-
-    def write(value: Any, out: list[bytes]) -> None:
-        if len(value) > 255:
-            raise c.StreamError(f"{len(value)} items do not fit a u8 count")
-        out.append(bytes((len(value),)))
-        for line in value:
-            write_line(line, out)
 
     return read, write
 
@@ -262,8 +232,6 @@ def _field(sub: Any) -> tuple[Reader, Writer]:
         return _field(sub.subcon)
     if isinstance(sub, c.FocusedSeq) and [s.name for s in sub.subcons] == ["count", "items"]:
         count_field, items = (s.subcon for s in sub.subcons)  # PrefixedArray
-        if count_field is c.Int8ub and _is_pascal_text(items.subcon):
-            return _text_lines(items.subcon.encoding)
         return _array(_field(count_field), _field(items.subcon))
     if isinstance(sub, c.Struct):
         return _struct(sub)
