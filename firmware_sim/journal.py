@@ -125,11 +125,8 @@ class Journal:
         return int(rows["tdes_counter"]), int(rows["aes_counter"])
 
     def _set_counters(self, counters: tuple[int, int]) -> None:
-        self._db.execute(
-            "UPDATE meta SET value = CASE key WHEN 'tdes_counter' THEN ? ELSE ? END"
-            " WHERE key IN ('tdes_counter', 'aes_counter')",
-            counters,
-        )
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'tdes_counter'", (counters[0],))
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'aes_counter'", (counters[1],))
 
     def save_pin_pad_counters(self, counters: tuple[int, int]) -> None:
         """Commit the PIN pad's counters before a PIN block leaves the terminal."""
