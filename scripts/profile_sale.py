@@ -3,8 +3,9 @@
     python scripts/profile_sale.py [--sales 2000]
 
 1. The terminal core alone: a sale handled and drained in memory (automatic cardholder,
-   in-memory journal, no link, no port), and the share of its parts (each part timed by
-   wrapping it; the wrappers cost a little themselves).
+   in-memory journal, no link, no port), the share of its parts (each part timed by
+   wrapping it; the wrappers cost a little themselves), and the time in each state's
+   entry handler (the transaction's steps).
 2. The link alone: one sale's frames (the request, five prompts, two receipts, the result and
    the last prompt, each acknowledged) through two in-memory links.
 3. Over a pty with the terminal in its own process (``possim terminal``): wall time per sale,
@@ -87,6 +88,39 @@ def core_alone(sales: int) -> None:
     print(f"1. the terminal core alone: {plain:.3f} ms a sale ({sales} sales)")
     for label in [label for _, _, label in PARTS]:
         print(f"   {label:40} {spent.get(label, 0.0) / sales * 1e3:.3f} ms")
+    print("   by the state entered (its entry handler, less the states it enters in turn):")
+    for state, took in by_state(sales):
+        print(f"   {state:40} {took:.3f} ms")
+
+
+def by_state(sales: int) -> list[tuple[str, float]]:
+    """Milliseconds a sale in each state's entry handler, without the handlers it runs in
+    turn (an entry handler fires the next trigger): where the transaction's steps cost."""
+    core, cardholder = make_core(), AutoCardholder()
+    spent: dict[str, float] = {}
+    nested: list[float] = []  # the time of the handlers each running handler ran in turn
+
+    def timed(state: str, handler: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            started = time.perf_counter()
+            nested.append(0.0)
+            try:
+                handler()
+            finally:
+                took = time.perf_counter() - started
+                spent[state] = spent.get(state, 0.0) + took - nested.pop()
+                if nested:
+                    nested[-1] += took
+
+        return run
+
+    for state, handler in list(core._on_enter.items()):
+        core._on_enter[state] = timed(state.name, handler)
+    for i in range(sales):
+        core.handle_message(SaleRequest(f"C{i}", 1234, "EUR"), 1.76e9)
+        drain(core, cardholder, 1.76e9)
+    ranked = sorted(spent.items(), key=lambda item: -item[1])
+    return [(state, took / sales * 1e3) for state, took in ranked if took / sales > 2e-6]
 
 
 def link_alone(sales: int) -> None:
