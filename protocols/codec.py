@@ -77,20 +77,25 @@ def _fixed_bytes(size: int) -> tuple[Reader, Writer]:
     return read, write
 
 
-def _prefixed_bytes() -> tuple[Reader, Writer]:
+def _prefixed_bytes(encoding: str | None = None) -> tuple[Reader, Writer]:
+    """A u8 length, then that many bytes; with ``encoding``, text in them, read and written
+    in the same step (``PascalString``: a receipt's lines are most of a sale's fields)."""
+
     def read(data: bytes, pos: int) -> tuple[Any, int]:
         if pos >= len(data):
             raise _short(1, pos, len(data))
         end = pos + 1 + data[pos]
         if end > len(data):
             raise _short(data[pos], pos + 1, len(data))
-        return data[pos + 1 : end], end
+        raw = data[pos + 1 : end]
+        return (raw if encoding is None else raw.decode(encoding)), end
 
     def write(value: Any, out: list[bytes]) -> None:
-        if len(value) > 255:
-            raise c.StreamError(f"{len(value)} bytes do not fit a u8 length")
-        out.append(bytes((len(value),)))
-        out.append(bytes(value))
+        raw = bytes(value) if encoding is None else value.encode(encoding)
+        if len(raw) > 255:
+            raise c.StreamError(f"{len(raw)} bytes do not fit a u8 length")
+        out.append(bytes((len(raw),)))
+        out.append(raw)
 
     return read, write
 
@@ -111,28 +116,6 @@ def _text(inner: tuple[Reader, Writer], encoding: str, pad_to: int | None) -> tu
                 raise c.PaddingError(f"{len(raw)} bytes do not fit in {pad_to}")
             raw = raw.ljust(pad_to, b"\x00")
         write_raw(raw, out)
-
-    return read, write
-
-
-def _pascal_text(encoding: str) -> tuple[Reader, Writer]:
-    """A u8 length, then that many bytes of text: ``_text(_prefixed_bytes())`` in one step
-    (a receipt's lines are most of a sale's fields)."""
-
-    def read(data: bytes, pos: int) -> tuple[Any, int]:
-        if pos >= len(data):
-            raise _short(1, pos, len(data))
-        end = pos + 1 + data[pos]
-        if end > len(data):
-            raise _short(data[pos], pos + 1, len(data))
-        return data[pos + 1 : end].decode(encoding), end
-
-    def write(value: Any, out: list[bytes]) -> None:
-        raw = value.encode(encoding)
-        if len(raw) > 255:
-            raise c.StreamError(f"{len(raw)} bytes do not fit a u8 length")
-        out.append(bytes((len(raw),)))
-        out.append(raw)
 
     return read, write
 
@@ -222,7 +205,7 @@ def _field(sub: Any) -> tuple[Reader, Writer]:
     if isinstance(sub, c.Prefixed) and sub.lengthfield is c.Int8ub and sub.subcon is c.GreedyBytes:
         return _prefixed_bytes()
     if _is_pascal_text(sub):
-        return _pascal_text(sub.encoding)
+        return _prefixed_bytes(sub.encoding)
     if isinstance(sub, c.StringEncoded):
         inner = sub.subcon
         if isinstance(inner, c.FixedSized) and isinstance(inner.length, int):
