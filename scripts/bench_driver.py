@@ -30,9 +30,11 @@ from pathlib import Path
 
 import serial
 
-from driver import Terminal
-from driver.testing import pair_runner
-from firmware_sim.runner import TerminalConfig, TerminalRunner
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree, not an install
+
+from driver import Terminal  # noqa: E402
+from driver.testing import pair_runner  # noqa: E402
+from firmware_sim.runner import TerminalConfig, TerminalRunner  # noqa: E402
 
 
 class Recorder:
