@@ -14,13 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from keys import KeyStore
-from protocols.codes import EntryMode, MessageType
+from protocols.codes import EntryMode
 from protocols.errors import ErrorCode, LocalProtocolError
-from protocols.frame import Frame
 from protocols.link import Link, MessageReceived, MessageRejected
 from protocols.messages import Error, Message, Prompt
-from protocols.trace import TraceRecord, WireRecorder, apdu_fields, frame_fields, record_line
-from protocols.zvt.describe import redact_zvt_apdu
 
 from .access import set_up_access
 from .acquirer import Identity
@@ -34,6 +31,7 @@ from .online import connect
 from .pcsc import PcscReader
 from .ports import PacedPort, Port, open_port
 from .states import TerminalState
+from .watch import Watch
 from .zvt import ZVT_SESSION, ZvtLink
 from .zvt.lookups import journal_lookups
 
@@ -121,20 +119,17 @@ class TerminalRunner:
         self.merchant = self.access.merchant
         self._journal = Journal(config.journal)
         self._random = RandomPool()
+        self._early_prompts = True  # prompts on the line as they come (see _send_all, start)
+        self.counters = RunnerCounters()
+        self.watch = Watch(config.trace, step=config.step, zvt=config.protocol == "zvt")
         if config.protocol == "zvt":
             self.merchant.trust(ZVT_SESSION)  # ZVT's merchant commands carry its password
         self.link: Link | ZvtLink = host_link(
             config,
             self.access.guard(),
             journal_lookups(self._journal),
-            self._on_zvt if config.trace else None,
+            self.watch.zvt if config.trace else None,
         )
-        self.counters = RunnerCounters()
-        self._trace = open(config.trace, "a", encoding="utf-8") if config.trace else None  # noqa: SIM115
-        self._frames_in = WireRecorder()
-        self._frames_out = WireRecorder()
-        self.last_frame: tuple[str, Frame] | None = None
-        self.last_apdu: tuple[bytes, bytes] | None = None
         self._online = connect(
             self._store,
             config.journal,
@@ -142,7 +137,7 @@ class TerminalRunner:
             Identity(config.terminal_id, config.merchant_id),
             config.acquirer_timeout,
             config.authorizer_latency,
-            self._record if self._trace is not None else None,
+            self.watch.record if self.watch.tracing else None,
         )
         self.core = self._boot()
         self.on_message: Callable[[object], None] | None = None
@@ -159,7 +154,7 @@ class TerminalRunner:
             cardholder_pin=self.config.pin,
             step_hook=self._step_pause if self.config.step else None,
             # redacting every APDU costs a TLV decode and encode: only when someone looks
-            apdu_observer=self._on_apdu if self.config.step or self._trace else None,
+            apdu_observer=self.watch.apdu if self.watch.watched else None,
             display_observer=self._show_qr,
             random=self._random,
             counters=self.status_counters,
@@ -180,22 +175,6 @@ class TerminalRunner:
 
     # --- traces and step mode -------------------------------------------------------------
 
-    def _record(
-        self, kind: str, direction: str, data: str, response: str = "", note: str = ""
-    ) -> None:
-        if self._trace is not None:
-            record = TraceRecord(
-                round(time.time(), 6),
-                "terminal",
-                kind,
-                direction,
-                data,
-                response,
-                note,
-            )
-            self._trace.write(record_line(record) + "\n")
-            self._trace.flush()
-
     def _show(self, line: str) -> None:
         """A line on the terminal's display (a pairing code): its console, never the link
         or a trace."""
@@ -207,50 +186,17 @@ class TerminalRunner:
         """Draw the QR code on the terminal's display: an image when ``--display`` names a
         .png or .svg file (a phone's camera reads it), else text art in the file, or on the
         console if it is one."""
-        self._record("display", "out", "", note=payload)
+        self.watch.record("display", "out", "", note=payload)
         draw_qr(payload, self.config.display)
-
-    def _on_zvt(self, direction: str, apdu: bytes) -> None:
-        """A ZVT APDU, card data masked and the password zeroed, for the trace."""
-        self._record("zvt", direction, redact_zvt_apdu(apdu).hex())
-
-    def _on_apdu(self, command: bytes, response: bytes) -> None:
-        self.last_apdu = (command, response)
-        self._record("apdu", "out", command.hex(), response.hex())
-
-    def _saw_bytes(self, direction: str, data: bytes) -> None:
-        if not self.config.step and self._trace is None:
-            return  # nobody watches: keep the hot path free of a second decoder
-        if self.config.protocol == "zvt":
-            return  # the ZVT personality records whole APDUs (_on_zvt)
-        recorder = self._frames_in if direction == "in" else self._frames_out
-        for frame, wire, note in recorder.feed(data, time.monotonic()):
-            # whole frames, card data masked: what a trace and the step display may show
-            self._record("bytes", direction, wire.hex(), note=note)
-            if frame is not None and frame.type not in (MessageType.ACK, MessageType.NAK):
-                self.last_frame = (direction, frame)
 
     def _step_pause(
         self, trigger: str, source: TerminalState, dest: TerminalState, allowed: list[str]
     ) -> None:
         out = self.link.data_to_send()  # acknowledge what came in before we stop
         if out:
-            self._saw_bytes("out", out)
+            self.watch.saw_bytes("out", out)
             self.port.write(out)
-        lines = [
-            "",
-            f"── step: {source.name} ({source.value})",
-            f"   event {trigger} -> {dest.name}",
-            f"   allowed now: {', '.join(allowed)}",
-        ]
-        if self.last_frame is not None:
-            direction, frame = self.last_frame
-            arrow = "host -> terminal" if direction == "in" else "terminal -> host"
-            lines.append(f"   last frame, {arrow}:")
-            lines += [f"      {f:<22}{h:<26}{m}" for f, h, m in frame_fields(frame)]
-        if self.last_apdu is not None:
-            lines.append("   last APDU:")
-            lines += [f"      {line}" for line in apdu_fields(*self.last_apdu)]
+        lines = self.watch.step_lines(trigger, source, dest, allowed)
         if self.config.step_diagram:
             try:
                 from .diagram import state_graph
@@ -265,6 +211,9 @@ class TerminalRunner:
         sys.stdin.readline()
 
     def start(self) -> None:
+        """Serve in a thread, beside the host that most likely started it (tests, the demo):
+        prompts written early would only pass it the GIL mid-transaction, so they wait."""
+        self._early_prompts = False
         self._thread = threading.Thread(target=self.serve, name="possim-terminal", daemon=True)
         self._thread.start()
 
@@ -274,8 +223,7 @@ class TerminalRunner:
             self._thread.join(timeout=5)
         self.port.close()
         self._journal.close()
-        if self._trace is not None:
-            self._trace.close()
+        self.watch.close()
         self._online.close()
 
     def serve(self) -> None:
@@ -306,7 +254,7 @@ class TerminalRunner:
         timeout = max(0.0, min([max_wait, *waits]))
         data = self.port.read(timeout)
         if data:
-            self._saw_bytes("in", data)
+            self.watch.saw_bytes("in", data)
         now = time.monotonic()
         self.link.receive_data(data, now)
         self.link.tick(now)
@@ -345,15 +293,14 @@ class TerminalRunner:
     def _flush(self) -> None:
         out = self.link.data_to_send()
         if out:
-            self._saw_bytes("out", out)
+            self.watch.saw_bytes("out", out)
             self.port.write(out)
 
     def _send_all(self) -> None:
-        """What the core has to send, the cardholder answering its prompts on the way. The
-        prompts go on the line as they come, so the host reads them while the transaction
-        goes on (on another core); an outcome waits until the core rests: the host learns
-        it once the terminal is done with the card (powered off when the cardholder takes
-        it), not while a reader is still being spoken to."""
+        """What the core has to send, the cardholder answering its prompts on the way.
+        Prompts go on the line as they come (not as a thread: :meth:`start`), for a host in
+        another process to read while the card is worked; an outcome waits until the core
+        rests: the host learns it once the terminal is done with the card."""
         outcome_due = False
 
         def send_now(batch: list[tuple[Origin, Message]]) -> None:
@@ -361,7 +308,7 @@ class TerminalRunner:
             for origin, message in batch:
                 self._send(message, origin if isinstance(origin, bytes) else None)
                 outcome_due = outcome_due or not isinstance(message, Prompt)
-            if not outcome_due:
+            if self._early_prompts and not outcome_due:
                 self._flush()
 
         drain_addressed(self.core, self.cardholder, time.time(), send_now)
