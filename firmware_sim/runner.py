@@ -119,7 +119,6 @@ class TerminalRunner:
         self.merchant = self.access.merchant
         self._journal = Journal(config.journal)
         self._random = RandomPool()
-        self._early_prompts = True  # prompts on the line as they come (see _send_all, start)
         self.counters = RunnerCounters()
         self.watch = Watch(config.trace, step=config.step, zvt=config.protocol == "zvt")
         if config.protocol == "zvt":
@@ -211,9 +210,6 @@ class TerminalRunner:
         sys.stdin.readline()
 
     def start(self) -> None:
-        """Serve in a thread, beside the host that most likely started it (tests, the demo):
-        prompts written early would only pass it the GIL mid-transaction, so they wait."""
-        self._early_prompts = False
         self._thread = threading.Thread(target=self.serve, name="possim-terminal", daemon=True)
         self._thread.start()
 
@@ -298,9 +294,9 @@ class TerminalRunner:
 
     def _send_all(self) -> None:
         """What the core has to send, the cardholder answering its prompts on the way.
-        Prompts go on the line as they come (not as a thread: :meth:`start`), for a host in
-        another process to read while the card is worked; an outcome waits until the core
-        rests: the host learns it once the terminal is done with the card."""
+        Prompts go on the line as they come, for a host in another process to read while
+        the card is worked; an outcome waits until the core rests: the host learns it once
+        the terminal is done with the card."""
         outcome_due = False
 
         def send_now(batch: list[tuple[Origin, Message]]) -> None:
@@ -308,7 +304,7 @@ class TerminalRunner:
             for origin, message in batch:
                 self._send(message, origin if isinstance(origin, bytes) else None)
                 outcome_due = outcome_due or not isinstance(message, Prompt)
-            if self._early_prompts and not outcome_due:
+            if not outcome_due:
                 self._flush()
 
         drain_addressed(self.core, self.cardholder, time.time(), send_now)
