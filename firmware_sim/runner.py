@@ -127,7 +127,7 @@ class TerminalRunner:
             config,
             self.access.guard(),
             journal_lookups(self._journal),
-            self.watch.zvt if config.trace else None,
+            self.watch.zvt if self.watch.tracing else None,
         )
         self._online = connect(
             self._store,
@@ -191,10 +191,7 @@ class TerminalRunner:
     def _step_pause(
         self, trigger: str, source: TerminalState, dest: TerminalState, allowed: list[str]
     ) -> None:
-        out = self.link.data_to_send()  # acknowledge what came in before we stop
-        if out:
-            self.watch.saw_bytes("out", out)
-            self.port.write(out)
+        self._flush()  # acknowledge what came in before we stop
         lines = self.watch.step_lines(trigger, source, dest, allowed)
         if self.config.step_diagram:
             try:
