@@ -10,11 +10,17 @@
    the last prompt, each acknowledged) through two in-memory links.
 3. Over a pty with the terminal in its own process (``possim terminal``): wall time per sale,
    and the CPU time (user, system) of each side from the kernel's accounting.
+4. The same, a sale's wall time along its critical path: the host until its request is
+   written, the line to the terminal, the terminal from reading the request to its last
+   write (the result), the line back, the host from reading the result to the caller. Both
+   processes note when each read returned and each write went (``time.perf_counter_ns``:
+   CLOCK_MONOTONIC, one clock for both), in memory, a list append each.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import functools
 import resource
 import sys
@@ -180,6 +186,122 @@ def over_a_pty(sales: int) -> None:
     )
 
 
+class _TimedPort:
+    """The runner's port, noting when each read returned bytes and each write went."""
+
+    def __init__(self, port: Any, notes: list[tuple[int, str]]) -> None:
+        self._port, self._notes = port, notes
+        self.name = port.name
+
+    @property
+    def bytes_dropped(self) -> int:
+        return int(self._port.bytes_dropped)
+
+    def read(self, timeout: float) -> bytes:
+        data: bytes = self._port.read(timeout)
+        if data:
+            self._notes.append((time.perf_counter_ns(), "read"))
+        return data
+
+    def write(self, data: bytes) -> None:
+        self._port.write(data)
+        self._notes.append((time.perf_counter_ns(), "write"))
+
+    def close(self) -> None:
+        self._port.close()
+
+
+def _terminal_child(announce: Any, stop: Any, notes_out: Any) -> None:
+    """A forked child: a terminal on a pty (in-memory journal), as ``possim terminal``
+    runs one, whose port notes its reads and writes; the notes go back when told to stop."""
+    from firmware_sim.runner import TerminalConfig, TerminalRunner
+
+    runner = TerminalRunner(TerminalConfig(port="pty", insecure=True))
+    notes: list[tuple[int, str]] = []
+    runner.port = _TimedPort(runner.port, notes)  # type: ignore[assignment]
+    announce.send(runner.port.name)
+    while not stop.poll():
+        runner.step(0.01)
+    notes_out.send(notes)
+
+
+def critical_path(sales: int) -> None:
+    import multiprocessing
+    import statistics
+
+    from driver import Terminal
+
+    context = multiprocessing.get_context("fork")
+    announce, announced = context.Pipe()
+    stop, stopped = context.Pipe()
+    notes_in, notes_out = context.Pipe()
+    child = context.Process(target=_terminal_child, args=(announced, stopped, notes_out))
+    child.start()
+    host: list[tuple[int, str]] = []
+    with Terminal(announce.recv()) as terminal:
+        line = terminal._line
+        read, write = line.read, line.write
+
+        def timed_read(wait: float) -> bytes:
+            data: bytes = read(wait)
+            if data:
+                host.append((time.perf_counter_ns(), "read"))
+            return data
+
+        def timed_write(data: bytes) -> None:
+            write(data)
+            host.append((time.perf_counter_ns(), "write"))
+
+        line.read, line.write = timed_read, timed_write  # type: ignore[method-assign]
+        for i in range(200):  # warm-up, untimed
+            terminal.sale(1234, "EUR", client_transaction_id=f"W{i}")
+        spans = []
+        for i in range(sales):
+            host.clear()
+            started = time.perf_counter_ns()
+            terminal.sale(1234, "EUR", client_transaction_id=f"Q{i}")
+            spans.append((started, list(host), time.perf_counter_ns()))
+        stop.send(True)
+        terminal_notes: list[tuple[int, str]] = notes_in.recv()
+    child.join()
+    parts: dict[str, list[int]] = {name: [] for name in _PATH}
+    times = [t for t, _ in terminal_notes]
+    for started, notes, ended in spans:
+        request_written = next(t for t, kind in notes if kind == "write")
+        result_read = max(t for t, kind in notes if kind == "read")
+        first = bisect.bisect_left(times, request_written)
+        during = terminal_notes[first : bisect.bisect_right(times, result_read)]
+        request_read = next(t for t, kind in during if kind == "read")
+        result_written = max(t for t, kind in during if kind == "write")
+        for name, took in zip(
+            _PATH,
+            (
+                request_written - started,
+                request_read - request_written,
+                result_written - request_read,
+                result_read - result_written,
+                ended - result_read,
+                ended - started,
+            ),
+            strict=True,
+        ):
+            parts[name].append(took)
+    print(f"4. a sale's wall time along its critical path, median of {sales} ({_PATH_NOTE})")
+    for name, spans_ns in parts.items():
+        print(f"   {name:54} {statistics.median(spans_ns) / 1e6:.3f} ms")
+
+
+_PATH = (
+    "host: sale() called to its request written",
+    "the line to the terminal",
+    "terminal: request read to its last write (the result)",
+    "the line back",
+    "host: result read to sale() returning",
+    "the whole sale",
+)
+_PATH_NOTE = "the parts' medians need not add up to the whole's"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sales", type=int, default=2000)
@@ -187,6 +309,7 @@ def main() -> int:
     core_alone(args.sales)
     link_alone(args.sales)
     over_a_pty(min(args.sales, 1000))
+    critical_path(min(args.sales, 1000))
     return 0
 
 
