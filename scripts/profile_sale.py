@@ -13,8 +13,9 @@
 4. The same, a sale's wall time along its critical path: the host until its request is
    written, the line to the terminal, the terminal from reading the request to its last
    write (the result), the line back, the host from reading the result to the caller. Both
-   processes note when each read returned and each write went (``time.perf_counter_ns``:
-   CLOCK_MONOTONIC, one clock for both), in memory, a list append each.
+   processes note when each read returned and each write was issued (``time.perf_counter_ns``:
+   CLOCK_MONOTONIC, one clock for both), in memory, a list append each; a line's time is
+   from a write issued to the read that returned its bytes.
 """
 
 from __future__ import annotations
@@ -204,8 +205,8 @@ class _TimedPort:
         return data
 
     def write(self, data: bytes) -> None:
+        self._notes.append((time.perf_counter_ns(), "write"))  # issued: the peer may read first
         self._port.write(data)
-        self._notes.append((time.perf_counter_ns(), "write"))
 
     def close(self) -> None:
         self._port.close()
@@ -249,8 +250,8 @@ def critical_path(sales: int) -> None:
             return data
 
         def timed_write(data: bytes) -> None:
-            write(data)
             host.append((time.perf_counter_ns(), "write"))
+            write(data)
 
         line.read, line.write = timed_read, timed_write  # type: ignore[method-assign]
         for i in range(200):  # warm-up, untimed
@@ -292,9 +293,9 @@ def critical_path(sales: int) -> None:
 
 
 _PATH = (
-    "host: sale() called to its request written",
+    "host: sale() called to its request's write issued",
     "the line to the terminal",
-    "terminal: request read to its last write (the result)",
+    "terminal: request read to its last write issued",
     "the line back",
     "host: result read to sale() returning",
     "the whole sale",
