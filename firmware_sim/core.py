@@ -91,8 +91,12 @@ class TerminalCore:
         pairing: PairingDesk | None = None,
         pin_pad_device: int | None = None,
         emv: EmvSettings | None = None,
+        before_online: Callable[[], None] | None = None,
     ) -> None:
         self.counters = counters  # the link's and the runner's, for STATUS
+        # runs just before the terminal waits on the authorizer: the runner puts what the core
+        # has for the host on the line then (AUTHORISING, while the acquirer is asked)
+        self.before_online = before_online
         # the merchant password: kept by the runner across power cycles (a cold start must
         # not clear a lockout)
         self.merchant = merchant or MerchantGuard()

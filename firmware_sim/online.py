@@ -87,9 +87,18 @@ class DelayedAuthorizer:
 class Online:
     """The authorizer the core asks (``chain``) and what is behind it."""
 
-    def __init__(self, chain: Authorizer, behind: BuiltInAuthorizer | AcquirerClient) -> None:
+    def __init__(
+        self,
+        chain: Authorizer,
+        behind: BuiltInAuthorizer | AcquirerClient,
+        *,
+        answers_at_once: bool = False,
+    ) -> None:
         self.chain = chain
         self.behind = behind
+        # the built-in authorizer with no latency added: asking it is part of the terminal's
+        # own work, with nothing for a display to show while it runs
+        self.answers_at_once = answers_at_once
 
     def counters(self) -> dict[str, int]:
         if isinstance(self.behind, AcquirerClient):
@@ -132,4 +141,4 @@ def connect(
         chain = DelayedAuthorizer(chain, latency)
     if record is not None:
         chain = TracingAuthorizer(chain, record)
-    return Online(chain, behind)
+    return Online(chain, behind, answers_at_once=not acquirer and not latency)

@@ -160,6 +160,7 @@ class TerminalRunner:
             merchant=self.merchant,
             pairing=self.access.pairing,
             emv=self.config.emv,
+            before_online=None if self._online.answers_at_once else self._before_online,
         )
 
     def status_counters(self) -> dict[str, int]:
@@ -305,6 +306,22 @@ class TerminalRunner:
                 self._flush()
 
         drain_addressed(self.core, self.cardholder, time.time(), send_now)
+
+    def _before_online(self) -> None:
+        """The core is about to wait on the authorizer (an acquirer over TCP: as long as the
+        network takes; not the built-in one, which answers at once): what it has for the host
+        goes on the line first, so the host's display says AUTHORISING while the issuer
+        decides, not after. Only prompts can be waiting
+        then, in a state in which the cardholder answers none of them. The host's ACKs that
+        have come are taken in first (they may open the link's window); anything else that
+        came waits in the link for the next step, as it would have."""
+        data = self.port.read(0.0)
+        if data:
+            self.watch.saw_bytes("in", data)
+            self.link.receive_data(data, time.monotonic())
+        for origin, message in self.core.take_addressed():
+            self._send(message, origin if isinstance(origin, bytes) else None)
+        self._flush()
 
     def _send(self, message: Message, session: bytes | None) -> None:
         """Hand a message to the link, for the session it answers. A full queue drops it,

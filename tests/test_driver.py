@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from miniclient import possim
@@ -196,6 +197,47 @@ def test_a_dropped_line_mid_sale_is_recovered_by_lookup(tmp_path: Path) -> None:
         with pytest.raises(OutcomeUnknown) as unknown:
             without.sale("1.00", "EUR", client_transaction_id="DROP2", on_prompt=drop)
         assert unknown.value.client_transaction_id == "DROP2"
+
+
+def test_the_host_shows_authorising_while_the_issuer_decides() -> None:
+    """AUTHORISING reaches the host before the terminal's authorizer answers (an acquirer
+    over a network can take seconds; here the built-in one with latency added), not with
+    the outcome afterwards."""
+    from firmware_sim.runner import TerminalConfig, TerminalRunner
+
+    seen = threading.Event()
+
+    class WaitsForTheHostsDisplay:
+        """The terminal's authorizer, answering once the host has shown AUTHORISING (or
+        after 5 s, when it never will)."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.shown_first = inner, False
+
+        def authorize(self, request: Any) -> Any:
+            self.shown_first = seen.wait(5)
+            return self.inner.authorize(request)
+
+        def reverse(self, reference: str) -> bool:
+            return bool(self.inner.reverse(reference))
+
+    config = TerminalConfig(port="pty", insecure=True, authorizer_latency=0.01)
+    runner = TerminalRunner(config)
+    gate = WaitsForTheHostsDisplay(runner.core.authorizer)
+    runner.core.authorizer = gate
+    runner.start()
+    try:
+
+        def show(prompt: Prompt) -> None:
+            if prompt.text == "AUTHORISING":
+                seen.set()
+
+        with Terminal(runner.port.name, on_prompt=show) as t:
+            t.info()  # a host that has talked to the terminal before: the window is open
+            assert t.sale("12.34", "EUR").approved
+    finally:
+        runner.stop()
+    assert gate.shown_first
 
 
 def test_async_terminal_with_prompt_iterator_and_cancel() -> None:

@@ -57,6 +57,8 @@ class Authorization:
         txn, core = self._txn(), self._core
         core.prompt(PromptId.AUTHORISING)
         self._record_authorizing(txn)
+        if core.before_online is not None:
+            core.before_online()  # the host shows AUTHORISING while the issuer decides
         response = core.authorizer.authorize(self._request(txn))
         txn.response_code, txn.auth_code = response.response_code, response.auth_code
         txn.arpc, txn.scripts = response.arpc, response.scripts
