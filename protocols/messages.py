@@ -25,6 +25,7 @@ import construct as c
 from . import validation as v
 from .codec import StructCodec, compile_struct
 from .codes import (
+    PROTOCOL_VERSION,
     CancelOutcome,
     Capability,
     EntryMode,
@@ -499,7 +500,7 @@ SECRET_FIELDS = frozenset({"password", "current", "new"})  # never shown, masked
 @_message(
     MessageType.INFO_RESPONSE,
     Direction.TO_HOST,
-    "protocol_version" / c.Int8ub * "u8, this document: 2",
+    "protocol_version" / c.Int8ub * f"u8, this document: {PROTOCOL_VERSION}",
     "firmware_version" / AsciiText * "0-32 ASCII",
     "serial_number" / AsciiText * "0-32 ASCII",
     "capabilities" / EnumByte(Capability, c.Int16ub) * "u16 flags, see Capability",

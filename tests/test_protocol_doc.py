@@ -51,3 +51,15 @@ def test_frame_example_in_prose_is_right() -> None:
 
     assert "`02 00 02 fe 00 20 20 55`" in DOC
     assert encode_frame(Frame(0, 0x20, b"")).hex(" ") == "02 00 02 fe 00 20 20 55"
+
+
+def test_every_version_the_document_names_is_the_protocols() -> None:
+    from protocols.codes import PROTOCOL_VERSION
+
+    named = re.findall(
+        r"protocol, version (\d+)|protocol version \(u8, (\d+)\)|version, (\d+) for this"
+        r"\s+document|this document: (\d+)",
+        DOC,
+    )
+    assert len(named) == 4  # the title, LINK_RESET, the conversation rules, INFO_RESPONSE
+    assert {int(next(n for n in groups if n)) for groups in named} == {PROTOCOL_VERSION}
