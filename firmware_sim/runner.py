@@ -311,10 +311,10 @@ class TerminalRunner:
         """The core is about to wait on the authorizer (an acquirer over TCP: as long as the
         network takes; not the built-in one, which answers at once): what it has for the host
         goes on the line first, so the host's display says AUTHORISING while the issuer
-        decides, not after. Only prompts can be waiting
-        then, in a state in which the cardholder answers none of them. The host's ACKs that
-        have come are taken in first (they may open the link's window); anything else that
-        came waits in the link for the next step, as it would have."""
+        decides, not after. Only prompts can be waiting then, in a state in which the
+        cardholder answers none of them. The host's ACKs that have come are taken in first
+        (they may open the link's window); anything else that came waits in the link for the
+        next step, as it would have."""
         data = self.port.read(0.0)
         if data:
             self.watch.saw_bytes("in", data)
