@@ -246,11 +246,7 @@ class TerminalRunner:
         if core_deadline is not None:
             waits.append(core_deadline - time.time())
         timeout = max(0.0, min([max_wait, *waits]))
-        data = self.port.read(timeout)
-        if data:
-            self.watch.saw_bytes("in", data)
-        now = time.monotonic()
-        self.link.receive_data(data, now)
+        now = self._take_in(timeout)
         self.link.tick(now)
         self._flush()  # acknowledgements go before the work they acknowledge (a slow issuer)
         for event in self.link.events():
@@ -299,9 +295,8 @@ class TerminalRunner:
 
         def send_now(batch: list[tuple[Origin, Message]]) -> None:
             nonlocal outcome_due
-            for origin, message in batch:
-                self._send(message, origin if isinstance(origin, bytes) else None)
-                outcome_due = outcome_due or not isinstance(message, Prompt)
+            self._send_addressed(batch)
+            outcome_due = outcome_due or any(not isinstance(m, Prompt) for _, m in batch)
             if not outcome_due:
                 self._flush()
 
@@ -315,13 +310,24 @@ class TerminalRunner:
         cardholder answers none of them. The host's ACKs that have come are taken in first
         (they may open the link's window); anything else that came waits in the link for the
         next step, as it would have."""
-        data = self.port.read(0.0)
+        self._take_in(0.0)
+        self._send_addressed(self.core.take_addressed())
+        self._flush()
+
+    def _take_in(self, wait: float) -> float:
+        """What the line has, waiting up to ``wait`` seconds for it, seen by the watch and
+        fed to the link; the time it was taken in."""
+        data = self.port.read(wait)
         if data:
             self.watch.saw_bytes("in", data)
-            self.link.receive_data(data, time.monotonic())
-        for origin, message in self.core.take_addressed():
+        now = time.monotonic()
+        self.link.receive_data(data, now)
+        return now
+
+    def _send_addressed(self, batch: list[tuple[Origin, Message]]) -> None:
+        """Each message to the link for the session of the request it answers."""
+        for origin, message in batch:
             self._send(message, origin if isinstance(origin, bytes) else None)
-        self._flush()
 
     def _send(self, message: Message, session: bytes | None) -> None:
         """Hand a message to the link, for the session it answers. A full queue drops it,
